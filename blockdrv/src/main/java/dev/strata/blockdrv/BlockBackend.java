@@ -1,0 +1,132 @@
+package dev.strata.blockdrv;
+
+import dev.strata.blockdrv.io.RequestTracker;
+import java.nio.ByteBuffer;
+
+/**
+ * What a device (or {@code qemu-io}) holds: a named handle on the root node of a graph, e.g.
+ * drive {@code virtio0}. Every guest request passes the backend's door, so draining the backend
+ * stops guest I/O while the root is switched (snapshot, mirror pivot, active commit).
+ *
+ * <p>Thread safety: I/O methods from any thread; {@code root} is volatile and only replaced while
+ * the backend is drained.
+ */
+public final class BlockBackend {
+
+    private final String name;
+    private final RequestTracker door = new RequestTracker();
+    private volatile BlockNode root;
+    private volatile String attachedTo;
+    private volatile CacheMode cacheMode;
+
+    /** QEMU's cache options as {@code info block} shows them. */
+    public record CacheMode(boolean writeback, boolean direct, boolean noFlush) {
+        public static final CacheMode WRITEBACK = new CacheMode(true, false, false);
+
+        /** Maps {@code cache=writeback|none|writethrough|directsync|unsafe}. */
+        public static CacheMode parse(String mode) {
+            return switch (mode) {
+                case "writeback" -> new CacheMode(true, false, false);
+                case "none" -> new CacheMode(true, true, false);
+                case "writethrough" -> new CacheMode(false, false, false);
+                case "directsync" -> new CacheMode(false, true, false);
+                case "unsafe" -> new CacheMode(true, false, true);
+                default -> throw BlockException.invalid("invalid cache option '" + mode + "'");
+            };
+        }
+
+        /** The {@code Cache mode:} value of {@code info block}. */
+        public String describe() {
+            return (writeback ? "writeback" : "writethrough") + (direct ? ", direct" : "") + (noFlush ? ", ignore flushes" : "");
+        }
+    }
+
+    public BlockBackend(String name, BlockNode root, CacheMode cacheMode) {
+        this.name = name;
+        this.root = root;
+        this.cacheMode = cacheMode;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public BlockNode root() {
+        return root;
+    }
+
+    public CacheMode cacheMode() {
+        return cacheMode;
+    }
+
+    /** The device this backend is attached to (QEMU's qdev path), or null. */
+    public String attachedTo() {
+        return attachedTo;
+    }
+
+    public void setAttachedTo(String qdevPath) {
+        this.attachedTo = qdevPath;
+    }
+
+    public long size() {
+        return root.size();
+    }
+
+    public void read(long offset, ByteBuffer dst) {
+        try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, dst.remaining()), false, false, 1)) {
+            root.read(offset, dst);
+        }
+    }
+
+    public void write(long offset, ByteBuffer src) {
+        try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, src.remaining()), false, false, 1)) {
+            root.write(offset, src);
+            if (!cacheMode.writeback()) {
+                root.flush();
+            }
+        }
+    }
+
+    public void writeZeroes(long offset, long bytes, boolean mayUnmap) {
+        try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, bytes), false, false, 1)) {
+            root.writeZeroes(offset, bytes, mayUnmap);
+        }
+    }
+
+    public void discard(long offset, long bytes) {
+        try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, bytes), false, false, 1)) {
+            root.discard(offset, bytes);
+        }
+    }
+
+    public void flush() {
+        if (cacheMode.noFlush()) {
+            return;
+        }
+        try (RequestTracker.Tracked t = door.begin(0, 1, false, false, 1)) {
+            root.flush();
+        }
+    }
+
+    /**
+     * Stops new requests from this backend and waits for those in flight. The returned section
+     * must be closed; while it is open {@link #replaceRoot} may be called.
+     */
+    public BlockNode.Drained drain() {
+        door.quiesce();
+        return door::resume;
+    }
+
+    /** Switches the device onto another root node. Only while drained. */
+    public void replaceRoot(BlockNode newRoot) {
+        if (!door.isQuiesced()) {
+            throw new IllegalStateException("root of " + name + " replaced without drain");
+        }
+        this.root = newRoot;
+    }
+
+    /** Requests in flight through this backend now. */
+    public int inFlightRequests() {
+        return door.inFlightCount();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.strata.blockdrv;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+/**
+ * A driver kind, found through {@link java.util.ServiceLoader} (file
+ * {@code META-INF/services/dev.strata.blockdrv.BlockDriverFactory}), so a new format only adds
+ * a class and one line there.
+ */
+public interface BlockDriverFactory {
+
+    /** The name used by {@code format=} / {@code driver=}, e.g. {@code qcow2}. */
+    String name();
+
+    /** Protocol drivers open a host resource themselves; format and filter drivers sit on a {@code file} child. */
+    boolean isProtocol();
+
+    /**
+     * Opens the driver for {@code node}. For format and filter drivers the {@code file} child is
+     * already attached when this is called; the backing child is attached afterwards by the graph
+     * from {@link BlockDriver#backingFileName()}.
+     */
+    BlockDriver open(BlockNode node, BlockOptions options);
+
+    /** How sure this driver is that {@code header} (the first bytes of a file) is its format, 0..100. */
+    default int probe(ByteBuffer header) {
+        return 0;
+    }
+
+    /** True when images of this kind can record a backing file. */
+    default boolean supportsBacking() {
+        return false;
+    }
+
+    /**
+     * Creates an image file (qemu-img create). Options a format knows:
+     * {@code backing_file}, {@code backing_fmt}, {@code cluster_size}, ...
+     */
+    default void create(Path file, long size, BlockOptions options) {
+        throw BlockException.unsupported("Format '" + name() + "' does not support image creation");
+    }
+}

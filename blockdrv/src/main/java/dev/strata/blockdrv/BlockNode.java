@@ -1,0 +1,407 @@
+package dev.strata.blockdrv;
+
+import dev.strata.blockdrv.io.RequestTracker;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A node of the block graph: one open driver plus its children, and the generic request path
+ * every driver shares (bounds, alignment padding, tracked and serialising requests, drain,
+ * copy-on-read, zero-filled reads past a child's end).
+ *
+ * <p>Thread safety: the I/O methods may be called from any number of threads. Children are
+ * volatile and only replaced while the node is drained ({@link #drain()}); the read-only flag and
+ * the op blocker are volatile.
+ */
+public final class BlockNode {
+
+    private final String nodeName;
+    private final boolean autoNamed;
+    private final RequestTracker tracker = new RequestTracker();
+    private final List<DrainListener> drainListeners = new CopyOnWriteArrayList<>();
+    private BlockDriver driver;
+    private volatile BlockNode file;
+    private volatile BlockNode backing;
+    private volatile boolean readOnly;
+    private volatile String blocker;
+    private volatile String backingFileOverride;
+
+    /** Told when the node is drained, so a job working on it can pause at its next pause point. */
+    public interface DrainListener {
+        void drainBegin(BlockNode node);
+
+        void drainEnd(BlockNode node);
+    }
+
+    BlockNode(String nodeName, boolean autoNamed, boolean readOnly) {
+        this.nodeName = nodeName;
+        this.autoNamed = autoNamed;
+        this.readOnly = readOnly;
+    }
+
+    void bind(BlockDriver driver) {
+        this.driver = driver;
+    }
+
+    // ---- identity and graph -------------------------------------------------------------
+
+    public String nodeName() {
+        return nodeName;
+    }
+
+    /** True when the name was generated ({@code #block<N>}) rather than given by the user. */
+    public boolean isAutoNamed() {
+        return autoNamed;
+    }
+
+    public BlockDriver driver() {
+        return driver;
+    }
+
+    public String formatName() {
+        return driver.formatName();
+    }
+
+    public BlockNode file() {
+        return file;
+    }
+
+    public BlockNode backing() {
+        return backing;
+    }
+
+    public BlockNode child(ChildRole role) {
+        return role == ChildRole.FILE ? file : backing;
+    }
+
+    void attach(ChildRole role, BlockNode child) {
+        if (role == ChildRole.FILE) {
+            file = child;
+        } else {
+            backing = child;
+        }
+    }
+
+    /**
+     * Points this node's backing child at {@code newBacking} (null: none). The caller drains the
+     * node around the switch; the image header is changed separately with
+     * {@link #changeBackingFile}.
+     */
+    public void replaceBacking(BlockNode newBacking) {
+        if (!tracker.isQuiesced()) {
+            throw new IllegalStateException("backing of " + nodeName + " changed without drain");
+        }
+        backing = newBacking;
+    }
+
+    /** The file name shown by {@code info block}: the host file under this node. */
+    public String filename() {
+        String own = driver.filename();
+        if (own != null) {
+            return own;
+        }
+        return file != null ? file.filename() : "";
+    }
+
+    /** The backing name as stored in this image (may be relative), or null. */
+    public String backingFileName() {
+        String override = backingFileOverride;
+        return override != null ? override : driver.backingFileName();
+    }
+
+    /** Number of images below this one in the backing chain. */
+    public int chainDepth() {
+        int depth = 0;
+        for (BlockNode n = backing; n != null; n = n.backing) {
+            depth++;
+        }
+        return depth;
+    }
+
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** Switches read-only / read-write (commit opens a backing file for writing). */
+    public void setReadOnly(boolean ro) {
+        if (ro == readOnly) {
+            return;
+        }
+        if (driver instanceof SupportsReopen r) {
+            r.reopen(ro);
+        }
+        if (file != null && !ro) {
+            file.setReadOnly(false);
+        }
+        readOnly = ro;
+    }
+
+    // ---- op blockers ---------------------------------------------------------------------
+
+    /** Why the node refuses new conflicting operations, e.g. {@code block device is in use by block job: stream}; null when free. */
+    public String blocker() {
+        return blocker;
+    }
+
+    public void setBlocker(String reason) {
+        this.blocker = reason;
+    }
+
+    // ---- the request path ----------------------------------------------------------------
+
+    public long size() {
+        return driver.size();
+    }
+
+    /** Reads {@code dst.remaining()} bytes; the range must lie within the node. */
+    public void read(long offset, ByteBuffer dst) {
+        int len = dst.remaining();
+        checkBounds(offset, len);
+        if (len == 0) {
+            return;
+        }
+        try (RequestTracker.Tracked t = tracker.begin(offset, len, false, false, 1)) {
+            alignedRead(offset, dst);
+        }
+    }
+
+    /**
+     * Reads as a parent reads a child: the part at or beyond this node's size reads as zeros
+     * (a backing file shorter than its overlay).
+     */
+    public void readPadded(long offset, ByteBuffer dst) {
+        long size = size();
+        int len = dst.remaining();
+        long inside = Math.max(0, Math.min(len, size - offset));
+        if (inside > 0) {
+            ByteBuffer part = dst.duplicate();
+            part.limit(part.position() + (int) inside);
+            read(offset, part);
+        }
+        ByteBuffer tail = dst.duplicate();
+        tail.position(dst.position() + (int) inside);
+        Buffers.zero(tail);
+        dst.position(dst.limit());
+    }
+
+    public void write(long offset, ByteBuffer src) {
+        int len = src.remaining();
+        checkWritable();
+        checkBounds(offset, len);
+        if (len == 0) {
+            return;
+        }
+        boolean padded = !aligned(offset, len);
+        int serial = padded ? Math.max(driver.serialisationAlignment(), driver.requestAlignment())
+                : driver.serialisationAlignment();
+        try (RequestTracker.Tracked t = tracker.begin(offset, len, true, padded, serial)) {
+            alignedWrite(offset, src);
+        }
+    }
+
+    public void writeZeroes(long offset, long bytes, boolean mayUnmap) {
+        checkWritable();
+        checkBounds(offset, bytes);
+        if (bytes == 0) {
+            return;
+        }
+        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, false, driver.serialisationAlignment())) {
+            if (driver instanceof SupportsWriteZeroes z && aligned(offset, bytes)) {
+                z.writeZeroes(offset, bytes, mayUnmap);
+            } else {
+                Buffers.writeZeroBuffers(this::alignedWrite, offset, bytes);
+            }
+        }
+    }
+
+    /** Discard is advisory: a driver that cannot discard ignores it, as QEMU does. */
+    public void discard(long offset, long bytes) {
+        checkWritable();
+        checkBounds(offset, bytes);
+        if (bytes == 0 || !(driver instanceof SupportsDiscard d)) {
+            return;
+        }
+        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, false, driver.serialisationAlignment())) {
+            d.discard(offset, bytes);
+        }
+    }
+
+    public void flush() {
+        if (readOnly) {
+            return;
+        }
+        try (RequestTracker.Tracked t = tracker.begin(0, 1, false, false, 1)) {
+            driver.flush();
+        }
+        BlockNode f = file;
+        if (f != null) {
+            f.flush();
+        }
+    }
+
+    /** State of the first extent at {@code offset} in this layer, clipped to {@code bytes} and the node size. */
+    public BlockStatus blockStatus(long offset, long bytes) {
+        long size = size();
+        if (offset < 0 || offset >= size || bytes <= 0) {
+            throw BlockException.invalid("block status out of range: offset " + offset + " in node of " + size + " bytes");
+        }
+        BlockStatus s = driver.blockStatus(offset, Math.min(bytes, size - offset));
+        if (s.offset() != offset) {
+            throw new IllegalStateException(driver.formatName() + " returned status for the wrong offset");
+        }
+        return s;
+    }
+
+    /**
+     * Copy-on-read of {@code [offset, offset+bytes)}: reads the range through the backing chain
+     * and writes into this node the parts this layer does not hold yet, as one serialising
+     * request so a guest write to the range waits for it (and it for the guest write). Parts
+     * already allocated here are never overwritten: they are newer than anything below.
+     *
+     * @return bytes actually written into this node
+     */
+    public long copyOnRead(long offset, int bytes) {
+        checkWritable();
+        checkBounds(offset, bytes);
+        int serial = driver.serialisationAlignment();
+        long start = Math.floorDiv(offset, serial) * (long) serial;
+        long end = Math.min(size(), Math.floorDiv(offset + bytes + serial - 1, serial) * (long) serial);
+        long copied = 0;
+        try (RequestTracker.Tracked t = tracker.begin(start, end - start, true, true, serial)) {
+            long pos = start;
+            while (pos < end) {
+                BlockStatus s = driver.blockStatus(pos, end - pos);
+                if (!s.state().allocated()) {
+                    ByteBuffer buf = ByteBuffer.allocate((int) s.length());
+                    alignedRead(pos, buf);
+                    buf.flip();
+                    if (Buffers.isZero(buf) && driver instanceof SupportsWriteZeroes z && aligned(pos, s.length())) {
+                        // zeros still have to hide whatever a lower layer holds once the chain is cut
+                        z.writeZeroes(pos, s.length(), false);
+                    } else {
+                        alignedWrite(pos, buf);
+                    }
+                    copied += s.length();
+                }
+                pos = s.end();
+            }
+        }
+        return copied;
+    }
+
+    /**
+     * Writes the changed backing file name into the image header (when the driver can) and
+     * remembers it for display. Used at the end of stream and commit.
+     */
+    public void changeBackingFile(String backingName, String backingFormat) {
+        if (driver instanceof SupportsBackingChange c) {
+            c.changeBackingFile(backingName, backingFormat);
+        } else if (backingName != null) {
+            throw BlockException.unsupported("Backing file not supported for file format '" + formatName() + "'");
+        }
+        backingFileOverride = null;
+    }
+
+    // ---- drain ------------------------------------------------------------------------------
+
+    /** A drained section: new requests wait until it is closed. */
+    public interface Drained extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Quiesces the node: jobs using it are asked to pause, new requests wait, and this returns once
+     * every request in flight has completed. Close the result to let requests flow again.
+     */
+    public Drained drain() {
+        for (DrainListener l : drainListeners) {
+            l.drainBegin(this);
+        }
+        tracker.quiesce();
+        return () -> {
+            tracker.resume();
+            for (DrainListener l : drainListeners) {
+                l.drainEnd(this);
+            }
+        };
+    }
+
+    public void addDrainListener(DrainListener l) {
+        drainListeners.add(l);
+    }
+
+    public void removeDrainListener(DrainListener l) {
+        drainListeners.remove(l);
+    }
+
+    /** Requests in flight on this node now (tests, statistics). */
+    public int inFlightRequests() {
+        return tracker.inFlightCount();
+    }
+
+    void closeDriver() {
+        driver.close();
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    private boolean aligned(long offset, long len) {
+        int a = driver.requestAlignment();
+        return a <= 1 || (offset % a == 0 && len % a == 0);
+    }
+
+    /** Read with head/tail padding to the driver's alignment. Caller holds a tracked request. */
+    private void alignedRead(long offset, ByteBuffer dst) {
+        int len = dst.remaining();
+        if (aligned(offset, len)) {
+            driver.read(offset, dst);
+            return;
+        }
+        int a = driver.requestAlignment();
+        long start = Math.floorDiv(offset, a) * a;
+        long end = Math.floorDiv(offset + len + a - 1, a) * a;
+        ByteBuffer bounce = ByteBuffer.allocate((int) (end - start));
+        driver.read(start, bounce);
+        bounce.position((int) (offset - start)).limit((int) (offset - start) + len);
+        dst.put(bounce);
+    }
+
+    /** Write with read-modify-write of partial head/tail blocks. Caller holds a tracked (serialising when padded) request. */
+    private void alignedWrite(long offset, ByteBuffer src) {
+        int len = src.remaining();
+        if (aligned(offset, len)) {
+            driver.write(offset, src);
+            return;
+        }
+        int a = driver.requestAlignment();
+        long start = Math.floorDiv(offset, a) * a;
+        long end = Math.min(Math.floorDiv(offset + len + a - 1, a) * a, Math.max(size(), offset + len));
+        ByteBuffer bounce = ByteBuffer.allocate((int) (end - start));
+        driver.read(start, bounce);
+        bounce.clear().position((int) (offset - start));
+        bounce.put(src);
+        bounce.clear();
+        driver.write(start, bounce);
+    }
+
+    private void checkBounds(long offset, long len) {
+        long size = size();
+        if (offset < 0 || len < 0 || offset > size || len > size - offset) {
+            throw BlockException.invalid("request out of range: offset " + offset + " length " + len
+                    + " in '" + nodeName + "' of " + size + " bytes");
+        }
+    }
+
+    private void checkWritable() {
+        if (readOnly) {
+            throw new BlockException(BlockException.Kind.PERMISSION, "Block node is read-only");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return nodeName + ": " + filename() + " (" + formatName() + ")";
+    }
+}

@@ -1,0 +1,43 @@
+package dev.strata.blockdrv.file;
+
+import dev.strata.blockdrv.BlockDriver;
+import dev.strata.blockdrv.BlockDriverFactory;
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Factory of the {@code file} protocol driver. */
+public final class FileDriverFactory implements BlockDriverFactory {
+
+    @Override
+    public String name() {
+        return "file";
+    }
+
+    @Override
+    public boolean isProtocol() {
+        return true;
+    }
+
+    @Override
+    public BlockDriver open(BlockNode node, BlockOptions options) {
+        String filename = options.get("filename");
+        if (filename == null) {
+            throw BlockException.invalid("Parameter 'filename' is required");
+        }
+        return new FileDriver(filename, node.isReadOnly());
+    }
+
+    /** Creates (or truncates) the host file to {@code size} bytes; sparse. */
+    @Override
+    public void create(Path file, long size, BlockOptions options) {
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(0);
+            raf.setLength(size); // ftruncate: the file stays sparse
+        } catch (IOException e) {
+            throw new BlockException(BlockException.Kind.IO, "Could not create '" + file + "': " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package dev.strata.blockdrv.contract;
+
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import java.io.RandomAccessFile;
+import java.nio.file.Path;
+
+class FileDriverContractTest extends DriverContractTest {
+    @Override
+    protected BlockNode open(BlockGraph graph, Path dir) throws Exception {
+        Path f = dir.resolve("disk.bin");
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(SIZE);
+        }
+        return graph.open(BlockOptions.parse("driver=file,filename=" + f, null));
+    }
+}

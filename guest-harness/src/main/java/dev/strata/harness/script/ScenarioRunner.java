@@ -1,0 +1,204 @@
+package dev.strata.harness.script;
+
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Runs a parsed scenario step by step against a {@link ScenarioHost}. {@code $DIR} in any step
+ * stands for the run's working folder. The first failing step ends the run; the result says
+ * which line failed and why.
+ *
+ * <p>Not thread safe: one runner runs one script on the caller's thread.
+ */
+public final class ScenarioRunner {
+
+    /** How a run ended: passed, or the failure message naming the line. */
+    public record Result(boolean passed, String failure, int stepsRun) {
+    }
+
+    private final String source;
+    private final Path dir;
+    private final ScenarioHost host;
+    private final PrintStream echo;
+    private String lastOutput = "";
+
+    /**
+     * @param echo where to print each step and its output (attended runs), or a quiet stream
+     */
+    public ScenarioRunner(String source, Path dir, ScenarioHost host, PrintStream echo) {
+        this.source = source;
+        this.dir = dir;
+        this.host = host;
+        this.echo = echo;
+    }
+
+    public Result run(List<Step> steps) {
+        int n = 0;
+        try {
+            for (Step s : steps) {
+                n++;
+                execute(s);
+            }
+            return new Result(true, null, n);
+        } catch (ScriptException e) {
+            echo.println("FAILED " + e.getMessage());
+            return new Result(false, e.getMessage(), n);
+        } catch (RuntimeException e) {
+            String msg = source + ":" + steps.get(n - 1).line() + ": " + e.getMessage();
+            echo.println("FAILED " + msg);
+            return new Result(false, msg, n);
+        }
+    }
+
+    private String x(String text) {
+        return text.replace("$DIR", dir.toString());
+    }
+
+    private List<String> x(List<String> words) {
+        List<String> out = new ArrayList<>(words.size());
+        for (String w : words) {
+            out.add(x(w));
+        }
+        return out;
+    }
+
+    private void execute(Step step) {
+        switch (step) {
+            case Step.Img s -> {
+                echo.println("$ strata img " + String.join(" ", x(s.args())));
+                ByteArrayOutputStream buf = new ByteArrayOutputStream();
+                PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
+                int rc = host.img(x(s.args()), ps, ps);
+                lastOutput = buf.toString(StandardCharsets.UTF_8);
+                echo.print(lastOutput);
+                if (rc != 0 && !(s.args().get(0).equals("check") && rc == 3)) {
+                    fail(s, "strata img " + s.args().get(0) + " exited with status " + rc);
+                }
+            }
+            case Step.Fill s -> fill(s);
+            case Step.Machine s -> {
+                echo.println("$ strata " + String.join(" ", x(s.args())));
+                host.startMachine(x(s.args()));
+            }
+            case Step.Guest s -> {
+                echo.println("# guest " + x(s.spec()));
+                host.startGuest(x(s.spec()));
+            }
+            case Step.Sleep s -> {
+                echo.println("# sleep " + s.duration().toMillis() + " ms");
+                sleep(s.duration().toMillis());
+            }
+            case Step.Hmp s -> {
+                echo.println("(qemu) " + x(s.command()));
+                lastOutput = host.hmp(x(s.command()));
+                echo.print(lastOutput);
+                boolean error = looksLikeError(lastOutput);
+                if (error != s.expectError()) {
+                    fail(s, s.expectError() ? "expected an error, the command succeeded" : "the command failed: " + lastOutput.strip());
+                }
+            }
+            case Step.Qmp s -> {
+                echo.println("-> " + x(s.json()));
+                lastOutput = host.qmp(x(s.json()));
+                echo.println("<- " + lastOutput.strip());
+                boolean error = lastOutput.contains("\"error\"");
+                if (error != s.expectError()) {
+                    fail(s, s.expectError() ? "expected a QMP error" : "QMP error: " + lastOutput.strip());
+                }
+            }
+            case Step.WaitJob s -> {
+                echo.println("# wait for job " + s.jobId());
+                long deadline = System.nanoTime() + s.timeout().toNanos();
+                while (host.jobExists(s.jobId())) {
+                    if (System.nanoTime() > deadline) {
+                        fail(s, "job '" + s.jobId() + "' still exists after " + s.timeout().toSeconds() + " s");
+                    }
+                    sleep(20);
+                }
+            }
+            case Step.WaitEvent s -> {
+                echo.println("# wait for event " + s.event());
+                long deadline = System.nanoTime() + s.timeout().toNanos();
+                while (!host.events().contains(s.event())) {
+                    if (System.nanoTime() > deadline) {
+                        fail(s, "no " + s.event() + " event within " + s.timeout().toSeconds() + " s");
+                    }
+                    sleep(20);
+                }
+            }
+            case Step.Expect s -> {
+                boolean found = Pattern.compile(s.regex(), Pattern.MULTILINE).matcher(lastOutput).find();
+                if (found == s.negate()) {
+                    fail(s, (s.negate() ? "output unexpectedly matches /" : "output does not match /") + s.regex() + "/");
+                }
+            }
+            case Step.Verify s -> {
+                echo.println("# verify");
+                ScenarioHost.VerifyOutcome v = host.verify();
+                lastOutput = v.summary();
+                echo.println(v.summary());
+                if (!v.ok()) {
+                    fail(s, "guest verification failed: " + v.summary());
+                }
+            }
+            case Step.Echo s -> echo.println(x(s.text()));
+            case Step.Report s -> {
+                Path file = dir.resolve(x(s.file()));
+                host.writeReport(file);
+                echo.println("# report written to " + file);
+            }
+        }
+    }
+
+    /** HMP errors: the common {@code Error: } prefix, parser complaints, and commit's bare 7.2 forms. */
+    static boolean looksLikeError(String out) {
+        for (String l : out.split("\n")) {
+            if (l.startsWith("Error: ") || l.startsWith("unknown command: ") || l.startsWith("Try \"help")
+                    || l.startsWith("'commit' error") || l.matches("Device '.*' not found\\s*")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void fill(Step.Fill s) {
+        Path file = dir.resolve(x(s.file()));
+        echo.println("# fill " + file.getFileName() + " with 0x" + Integer.toHexString(s.pattern()) + " at "
+                + s.offset() + " for " + s.length() + " bytes");
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode n = g.open(BlockOptions.empty().with("file", file.toString()));
+            byte[] chunk = new byte[(int) Math.min(s.length(), 1 << 20)];
+            java.util.Arrays.fill(chunk, (byte) s.pattern());
+            for (long pos = 0; pos < s.length(); pos += chunk.length) {
+                int len = (int) Math.min(chunk.length, s.length() - pos);
+                n.write(s.offset() + pos, ByteBuffer.wrap(chunk, 0, len));
+            }
+            n.flush();
+        } finally {
+            g.closeAll();
+        }
+    }
+
+    private void fail(Step s, String why) {
+        throw new ScriptException(source, s.line(), why);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+}

@@ -83,12 +83,12 @@ final class NodeOpener {
             if (existing != null && !looksLikePath(file)) {
                 return existing;
             }
-            BlockOptions fo = BlockOptions.empty().with("driver", "file").with("filename", file)
-                    .with("read-only", readOnly ? "on" : "off");
+            BlockOptions fo = inheritLocking(o, BlockOptions.empty().with("driver", "file").with("filename", file)
+                    .with("read-only", readOnly ? "on" : "off"));
             return openProtocol(drivers.require("file"), fo, readOnly);
         }
         if (!nested.isEmpty()) {
-            BlockOptions fo = nested.has("driver") ? nested : nested.with("driver", "file");
+            BlockOptions fo = inheritLocking(o, nested.has("driver") ? nested : nested.with("driver", "file"));
             if (!fo.has("read-only")) {
                 fo = fo.with("read-only", readOnly ? "on" : "off");
             }
@@ -96,6 +96,16 @@ final class NodeOpener {
             return f.isProtocol() ? openProtocol(f, fo, readOnly) : open(fo, readOnly, 0, new HashSet<>());
         }
         throw BlockException.invalid("A block device must be given a 'file' (or 'file.filename') option");
+    }
+
+    /** Locking choices made on a format node apply to the file under it, as {@code force-share} does in QEMU. */
+    private static BlockOptions inheritLocking(BlockOptions parent, BlockOptions child) {
+        for (String k : new String[] {"locking", "force-share", "x-unshare-write"}) {
+            if (parent.has(k) && !child.has(k)) {
+                child = child.with(k, parent.get(k));
+            }
+        }
+        return child;
     }
 
     private static boolean looksLikePath(String s) {
@@ -160,6 +170,8 @@ final class NodeOpener {
         if (!bo.has("read-only")) {
             bo = bo.with("read-only", "on");
         }
+        // a backing file must not change under its overlay: refuse other writers, as QEMU does
+        bo = inheritLocking(o, bo.with("x-unshare-write", "on"));
         BlockNode backing;
         try {
             backing = open(bo, true, depth + 1, chain);

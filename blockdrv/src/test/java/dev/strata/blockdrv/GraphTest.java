@@ -83,12 +83,13 @@ class GraphTest {
         BlockNode proto = graph.open(BlockOptions.parse("driver=file,filename=" + a + ",node-name=proto0", null));
         BlockNode fmt = graph.open(BlockOptions.parse("driver=raw,file=proto0,node-name=fmt0", null));
         assertSame(proto, fmt.file());
+        Path b = image("b.raw", 65536);
         BlockNode nested = graph.open(BlockOptions.parse(
-                "driver=raw,node-name=fmt1,file.driver=file,file.filename=" + a + ",backing=fmt0", null));
+                "driver=raw,node-name=fmt1,file.driver=file,file.filename=" + b + ",backing=fmt0", null));
         assertEquals("file", nested.file().formatName());
         assertSame(fmt, nested.backing());
         assertEquals(1, nested.chainDepth());
-        assertEquals(a.toString(), nested.filename());
+        assertEquals(b.toString(), nested.filename());
     }
 
     @Test

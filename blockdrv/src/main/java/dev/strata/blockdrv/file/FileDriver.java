@@ -17,21 +17,27 @@ import java.nio.file.StandardOpenOption;
  * The {@code file} protocol: positional reads and writes on a host file, flush = fdatasync.
  * Reads past the end of the file return zeros (a sparse tail), as in QEMU.
  *
- * <p>Thread safety: positional channel I/O is safe from many threads; the channel reference is
- * volatile and replaced only by {@link #reopen}, while the node is drained.
+ * <p>The channel is shared per host file through {@link HostFileTable}, which also takes
+ * QEMU-compatible image locks.
+ *
+ * <p>Thread safety: positional channel I/O is safe from many threads; the channel is re-read
+ * from the handle on every request because a read-write upgrade replaces it.
  */
 public final class FileDriver implements BlockDriver, SupportsWriteZeroes, SupportsResize, SupportsReopen {
 
     private final String filename;
-    private final Path path;
-    private volatile FileChannel channel;
+    private final HostFileTable.Handle handle;
     private volatile boolean readOnly;
 
-    public FileDriver(String filename, boolean readOnly) {
+    /**
+     * @param unshareWrite refuse other writers while open (backing files, as QEMU does; writers always do)
+     * @param locking      take QEMU-compatible image locks ({@code locking=off} skips them)
+     */
+    public FileDriver(String filename, boolean readOnly, boolean unshareWrite, boolean locking) {
         this.filename = filename;
-        this.path = Path.of(filename);
         this.readOnly = readOnly;
-        this.channel = HostFiles.open(path, filename, readOnly);
+        this.handle = HostFileTable.get().open(Path.of(filename), filename,
+                new HostFileTable.Mode(!readOnly, unshareWrite || !readOnly, locking));
     }
 
     @Override
@@ -47,7 +53,7 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
     @Override
     public long size() {
         try {
-            return channel.size();
+            return handle.channel().size();
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
         }
@@ -60,7 +66,7 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
 
     @Override
     public void read(long offset, ByteBuffer dst) {
-        FileChannel ch = channel;
+        FileChannel ch = handle.channel();
         try {
             long pos = offset;
             while (dst.hasRemaining()) {
@@ -83,7 +89,7 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
         if (readOnly) {
             throw new BlockException(BlockException.Kind.PERMISSION, "Block node is read-only");
         }
-        FileChannel ch = channel;
+        FileChannel ch = handle.channel();
         try {
             long pos = offset;
             while (src.hasRemaining()) {
@@ -105,7 +111,7 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
             return;
         }
         try {
-            channel.force(false);
+            handle.channel().force(false);
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
         }
@@ -119,11 +125,12 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
     @Override
     public void resize(long newSize) {
         try {
-            long cur = channel.size();
+            FileChannel ch = handle.channel();
+            long cur = ch.size();
             if (newSize < cur) {
-                channel.truncate(newSize);
+                ch.truncate(newSize);
             } else if (newSize > cur) {
-                channel.write(ByteBuffer.allocate(1), newSize - 1);
+                ch.write(ByteBuffer.allocate(1), newSize - 1);
             }
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
@@ -132,23 +139,13 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
 
     @Override
     public void reopen(boolean ro) {
-        FileChannel old = channel;
-        channel = HostFiles.open(path, filename, ro);
+        handle.reopen(!ro);
         readOnly = ro;
-        try {
-            old.close();
-        } catch (IOException e) {
-            // the new channel is in place; a failing close of the old one loses nothing
-        }
     }
 
     @Override
     public void close() {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            throw HostFiles.ioError(filename, e);
-        }
+        handle.release();
     }
 
     /** Opens for the given mode; used by tests and tools that need a raw channel. */

@@ -27,7 +27,16 @@ public final class FileDriverFactory implements BlockDriverFactory {
         if (filename == null) {
             throw BlockException.invalid("Parameter 'filename' is required");
         }
-        return new FileDriver(filename, node.isReadOnly());
+        String locking = options.get("locking", "auto");
+        if (!locking.equals("auto") && !locking.equals("on") && !locking.equals("off")) {
+            throw BlockException.invalid("Parameter 'locking' does not accept value '" + locking + "'");
+        }
+        boolean forceShare = options.getBool("force-share", false);
+        if (forceShare && !node.isReadOnly()) {
+            throw BlockException.invalid("force-share=on can only be used with read-only images");
+        }
+        return new FileDriver(filename, node.isReadOnly(), options.getBool("x-unshare-write", false),
+                !locking.equals("off") && !forceShare);
     }
 
     /** Creates (or truncates) the host file to {@code size} bytes; sparse. */

@@ -81,7 +81,8 @@ public final class SvgReport {
         }
         for (int i = 0; i <= 10; i++) {
             double px = LEFT + PLOT_W * i / 10.0;
-            s.append(text(px - 8, top + CHART_H + 14, String.format(Locale.ROOT, "%.0fs", span * i / 10000.0), "fill=\"#777\" font-size=\"10\""));
+            String tick = span < 20_000 ? "%.1fs" : "%.0fs";
+            s.append(text(px - 8, top + CHART_H + 14, String.format(Locale.ROOT, tick, span * i / 10000.0), "fill=\"#777\" font-size=\"10\""));
         }
         s.append("</g>\n");
     }
@@ -105,7 +106,12 @@ public final class SvgReport {
                 double frac = p.len() == 0 ? 1 : Math.min(1, (double) p.offset() / p.len());
                 pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, y + 24 - 24 * frac));
             }
-            s.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"#197a4b\" stroke-width=\"1.5\" points=\"%s\"/>%n", pts.toString().strip()));
+            if (!j.progress().isEmpty()) {
+                Timeline.Progress last = j.progress().get(j.progress().size() - 1);
+                double lastX = LEFT + PLOT_W * (double) (last.atMillis() - t0) / span;
+                pts.append(String.format(Locale.ROOT, "%.1f,%d", lastX, y + 24));
+            }
+            s.append(String.format(Locale.ROOT, "<polygon fill=\"#3c9\" fill-opacity=\"0.35\" stroke=\"#197a4b\" points=\"%s\"/>%n", pts.toString().strip()));
             s.append(text(8, y + 16, esc(j.type()), "fill=\"#333\""));
             s.append(text(x0 + 4, y + 16, esc(j.id() + " — " + j.outcome()), "fill=\"#114\""));
             y += 34;

@@ -1,0 +1,35 @@
+package dev.strata.monitor;
+
+import dev.strata.blockdrv.BlockException;
+
+/**
+ * A command failed in a way the client is told about: QMP answers {@code {"error": {"class": ..,
+ * "desc": ..}}}, HMP prints {@code Error: <desc>}. Thrown by handlers and by argument validation;
+ * anything else escaping a handler is a bug and is reported as a GenericError by the registry.
+ */
+public final class CommandException extends RuntimeException {
+
+    private final ErrorClass errorClass;
+
+    public CommandException(ErrorClass errorClass, String desc) {
+        super(desc, null, false, false);
+        this.errorClass = errorClass;
+    }
+
+    public static CommandException generic(String desc) {
+        return new CommandException(ErrorClass.GenericError, desc);
+    }
+
+    /** The block layer's failure as QEMU reports it: its message, class GenericError. */
+    public static CommandException of(BlockException e) {
+        return generic(e.getMessage());
+    }
+
+    public ErrorClass errorClass() {
+        return errorClass;
+    }
+
+    public String desc() {
+        return getMessage();
+    }
+}

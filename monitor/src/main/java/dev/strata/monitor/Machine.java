@@ -1,0 +1,58 @@
+package dev.strata.monitor;
+
+import dev.strata.blockdrv.BlockGraph;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * What the monitor needs from the machine it controls. The launcher implements it; tests use a
+ * small implementation over a real {@link BlockGraph}.
+ *
+ * <p>Threads: every method may be called from any monitor thread (QMP clients and HMP consoles
+ * run on their own virtual threads, possibly at once); implementations guard their own state.
+ * Block-graph changes made by commands drain the backends involved themselves.
+ */
+public interface Machine {
+
+    /** The block graph: backends (drives such as {@code virtio0}) and nodes. */
+    BlockGraph graph();
+
+    /** The current run state for {@code query-status} / {@code info status}. */
+    RunState runState();
+
+    /** Pauses the guest CPUs (block jobs keep running). No effect when not running. */
+    void stop();
+
+    /** Resumes the guest. No effect when already running. */
+    void cont();
+
+    /**
+     * Leaves: flushes and closes every image, then ends the machine (the launcher exits the
+     * process; a test machine just records it). Called once the monitor has answered the client.
+     */
+    void quit();
+
+    /** Where HMP keeps its line history across runs. */
+    default Path historyFile() {
+        return Path.of(System.getProperty("user.home", "."), ".strata_history");
+    }
+
+    /** I/O accounting of the device on backend {@code backend}; empty when no device is attached. */
+    default Optional<DeviceStats> deviceStats(String backend) {
+        return Optional.empty();
+    }
+
+    /** The device's {@code io-status} ({@code ok}, {@code failed}, {@code nospace}). */
+    default String ioStatus(String backend) {
+        return "ok";
+    }
+
+    /**
+     * Other machine parts that command modules need (e.g. the job manager for
+     * {@code dev.strata.monitor.jobs}), looked up by type so the monitor core does not depend on
+     * every module's API. Empty when the machine has no such part.
+     */
+    default <T> Optional<T> lookup(Class<T> type) {
+        return Optional.empty();
+    }
+}

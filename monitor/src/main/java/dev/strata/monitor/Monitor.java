@@ -1,0 +1,63 @@
+package dev.strata.monitor;
+
+import dev.strata.monitor.hmp.HmpBuiltins;
+import dev.strata.monitor.hmp.HmpInterpreter;
+import dev.strata.monitor.system.JobQueries;
+import dev.strata.monitor.system.SystemCommands;
+import java.util.ServiceLoader;
+
+/**
+ * The monitor of one machine: the command registry with every built-in command and every
+ * {@link CommandModule} on the class path, the event bus, and the HMP interpreter. The launcher
+ * creates one per machine and starts the front ends it was asked for.
+ *
+ * <p>Thread safety: created once on the launcher thread; afterwards all members are safe to use
+ * from any thread.
+ */
+public final class Monitor {
+
+    private final Machine machine;
+    private final CommandRegistry registry;
+    private final EventBus events;
+    private final HmpInterpreter hmp;
+
+    private Monitor(Machine machine, CommandRegistry registry, EventBus events) {
+        this.machine = machine;
+        this.registry = registry;
+        this.events = events;
+        this.hmp = new HmpInterpreter(machine, registry, events);
+    }
+
+    /** A monitor with the built-in commands and all command modules found by {@link ServiceLoader}. */
+    public static Monitor create(Machine machine) {
+        return create(machine, new EventBus());
+    }
+
+    /** As {@link #create(Machine)}, with an event bus the launcher already handed to other parts. */
+    public static Monitor create(Machine machine, EventBus events) {
+        CommandRegistry r = new CommandRegistry();
+        SystemCommands.register(r);
+        JobQueries.register(r);
+        HmpBuiltins.register(r, machine, events);
+        for (CommandModule m : ServiceLoader.load(CommandModule.class, Monitor.class.getClassLoader())) {
+            m.register(r, machine, events);
+        }
+        return new Monitor(machine, r, events);
+    }
+
+    public Machine machine() {
+        return machine;
+    }
+
+    public CommandRegistry registry() {
+        return registry;
+    }
+
+    public EventBus events() {
+        return events;
+    }
+
+    public HmpInterpreter hmp() {
+        return hmp;
+    }
+}

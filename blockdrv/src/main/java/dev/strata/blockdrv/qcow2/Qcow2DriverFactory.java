@@ -1,0 +1,53 @@
+package dev.strata.blockdrv.qcow2;
+
+import dev.strata.blockdrv.BlockDriver;
+import dev.strata.blockdrv.BlockDriverFactory;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+/**
+ * Factory of the {@code qcow2} format, found through {@link java.util.ServiceLoader}. Open options:
+ * {@code l2-cache-size}, {@code refcount-cache-size} (bytes, suffixes allowed). Create options:
+ * {@code backing_file}, {@code backing_fmt}, {@code cluster_size}, {@code compat} (0.10 or 1.1),
+ * {@code extended_l2}, {@code lazy_refcounts}, {@code refcount_bits}. Stateless.
+ */
+public final class Qcow2DriverFactory implements BlockDriverFactory {
+
+    @Override
+    public String name() {
+        return "qcow2";
+    }
+
+    @Override
+    public boolean isProtocol() {
+        return false;
+    }
+
+    @Override
+    public BlockDriver open(BlockNode node, BlockOptions options) {
+        return Qcow2Driver.open(node, options);
+    }
+
+    /** The qcow2 magic with a version we know is certain; the magic alone still wins over raw. */
+    @Override
+    public int probe(ByteBuffer header) {
+        if (header.remaining() < 8 || header.getInt(header.position()) != Qcow2Format.MAGIC) {
+            return 0;
+        }
+        int version = header.getInt(header.position() + 4);
+        return version == 2 || version == 3 ? 100 : 50;
+    }
+
+    @Override
+    public boolean supportsBacking() {
+        return true;
+    }
+
+    /** Creates an image; a negative {@code size} takes the backing file's size. */
+    @Override
+    public void create(Path file, long size, BlockOptions options) {
+        Qcow2Creator.create(file, size, options);
+    }
+}

@@ -1,0 +1,248 @@
+package dev.strata.blockdrv.qcow2;
+
+import static dev.strata.blockdrv.qcow2.Qcow2Format.*;
+
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.Buffers;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The write side of {@link Qcow2Driver}: in-place writes to clusters it owns (COPIED), allocation
+ * with copy-on-write of partial clusters from whatever the layer shows there (backing chain,
+ * zeros, compressed or shared data), zero clusters, discard and growth.
+ *
+ * <p>Order of every allocating write: refcount raised (in the refcount cache) under the lock;
+ * guest data plus COW written outside the lock; L2 entry set under the lock, with the L2 cache
+ * depending on the refcount cache and on a flush, so on disk the reference can never precede
+ * the refcount or the data; old clusters freed last, with the refcount cache depending on the
+ * L2 cache. Thread safety: as the driver; the generic path serialises writes per cluster.
+ */
+final class Qcow2Writer {
+
+    private final Qcow2Driver d;
+    private final ClusterMap map;
+    private final Refcounts refcounts;
+    private final int clusterBits;
+    private final int clusterSize;
+
+    Qcow2Writer(Qcow2Driver d) {
+        this.d = d;
+        this.map = d.map;
+        this.refcounts = d.refcounts;
+        this.clusterBits = d.clusterBits;
+        this.clusterSize = d.clusterSize;
+    }
+
+    void write(long offset, ByteBuffer src) {
+        long pos = offset;
+        while (src.hasRemaining()) {
+            int len = src.remaining();
+            Extent e;
+            long hostStart = -1;
+            long firstCluster = pos >>> clusterBits;
+            int clusters = 0;
+            d.lock.lock();
+            try {
+                d.prepareWrite();
+                e = map.lookup(pos, len);
+                if (!(e.kind() == Extent.Kind.DATA && e.copied())) {
+                    // allocate a run of clusters of the same kind inside one L2 table
+                    long l2End = ((firstCluster / map.l2Entries()) + 1) * map.l2Entries();
+                    long lastCluster = (e.end() - 1) >>> clusterBits;
+                    if (e.kind() != Extent.Kind.UNALLOCATED && e.kind() != Extent.Kind.ZERO) {
+                        lastCluster = firstCluster;
+                    }
+                    lastCluster = Math.min(lastCluster, l2End - 1);
+                    clusters = (int) Math.min(lastCluster - firstCluster + 1, 1024);
+                    hostStart = refcounts.allocate(clusters);
+                }
+            } finally {
+                d.lock.unlock();
+            }
+            if (hostStart < 0) {
+                int n = (int) e.length();
+                d.host.write(e.host(), src.slice(src.position(), n));
+                src.position(src.position() + n);
+                pos += n;
+                continue;
+            }
+            long runStart = firstCluster << clusterBits;
+            long runEnd = (firstCluster + clusters) << clusterBits;
+            int n = (int) Math.min(len, runEnd - pos);
+            ByteBuffer data = src.slice(src.position(), n);
+            if (pos == runStart && pos + n == runEnd) {
+                d.host.write(hostStart, data);
+            } else {
+                ByteBuffer buf = ByteBuffer.allocate((int) (runEnd - runStart));
+                copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
+                buf.put((int) (pos - runStart), data, 0, n);
+                int tail = (int) (pos + n - runStart);
+                copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
+                d.host.write(hostStart, buf);
+            }
+            link(firstCluster, clusters, hostStart);
+            src.position(src.position() + n);
+            pos += n;
+        }
+    }
+
+    /** Fills {@code dst} with what this layer reads at {@code offset} now; zeros past the virtual size. */
+    private void copyOnWrite(long offset, ByteBuffer dst) {
+        long inside = Math.max(0, Math.min(dst.remaining(), d.size() - offset));
+        if (inside > 0) {
+            d.read(offset, dst.slice(0, (int) inside));
+        }
+        Buffers.zero(dst.slice((int) inside, dst.remaining() - (int) inside));
+    }
+
+    /** Points {@code clusters} guest clusters at freshly written host clusters and frees what they replaced. */
+    private void link(long firstCluster, int clusters, long hostStart) {
+        d.lock.lock();
+        try {
+            List<long[]> toFree = new ArrayList<>();
+            for (int i = 0; i < clusters; i++) {
+                long c = firstCluster + i;
+                long old = map.entry(c);
+                map.setEntry(c, (hostStart + ((long) i << clusterBits)) | OFLAG_COPIED);
+                collectFree(old, toFree);
+            }
+            free(toFree);
+        } finally {
+            d.lock.unlock();
+        }
+    }
+
+    /** Remembers the host space an L2 entry owned, to be released once the new entry is in place. */
+    private void collectFree(long old, List<long[]> toFree) {
+        if ((old & OFLAG_COMPRESSED) != 0) {
+            long coff = compressedOffset(old, clusterBits);
+            toFree.add(new long[] {coff, compressedSize(old, clusterBits)});
+        } else if ((old & OFFSET_MASK) != 0) {
+            toFree.add(new long[] {old & OFFSET_MASK, clusterSize});
+        }
+    }
+
+    private void free(List<long[]> toFree) {
+        if (toFree.isEmpty()) {
+            return;
+        }
+        // the references are gone in the L2 cache; they must be on disk before the refcounts drop
+        refcounts.cache.dependOn(map.l2);
+        for (long[] f : toFree) {
+            long off = f[0];
+            if ((off & (clusterSize - 1)) == 0 && f[1] == clusterSize) {
+                map.l2.discard(off);
+            }
+            refcounts.free(off, f[1]);
+        }
+    }
+
+    void writeZeroes(long offset, long bytes, boolean mayUnmap) {
+        long end = offset + bytes;
+        long firstWhole = ceil(offset);
+        long lastWhole = Math.floorDiv(end, clusterSize) * (long) clusterSize;
+        if (end == d.size()) {
+            lastWhole = ceil(end); // the partial last cluster of the disk counts as whole
+        }
+        if (firstWhole >= lastWhole) {
+            zeroBytes(offset, bytes);
+            return;
+        }
+        if (offset < firstWhole) {
+            zeroBytes(offset, firstWhole - offset);
+        }
+        d.lock.lock();
+        try {
+            d.prepareWrite();
+            boolean backing = d.node.backing() != null;
+            List<long[]> toFree = new ArrayList<>();
+            for (long c = firstWhole >>> clusterBits; c < lastWhole >>> clusterBits; c++) {
+                long old = map.entry(c);
+                boolean hasHost = (old & OFLAG_COMPRESSED) == 0 && (old & OFFSET_MASK) != 0;
+                if (old == 0 && !backing && !map.hasTable(c)) {
+                    continue; // reads zeros already and no table to touch
+                }
+                if (!mayUnmap && hasHost && (old & OFLAG_COPIED) != 0) {
+                    map.setEntry(c, (old & OFFSET_MASK) | OFLAG_COPIED | OFLAG_ZERO);
+                    continue;
+                }
+                if (old == OFLAG_ZERO) {
+                    continue;
+                }
+                map.setEntry(c, OFLAG_ZERO);
+                collectFree(old, toFree);
+            }
+            free(toFree);
+        } finally {
+            d.lock.unlock();
+        }
+        if (lastWhole < end) {
+            zeroBytes(lastWhole, end - lastWhole);
+        }
+    }
+
+    private void zeroBytes(long offset, long bytes) {
+        Buffers.writeZeroBuffers(this::write, offset, bytes);
+    }
+
+    void discard(long offset, long bytes) {
+        long end = offset + bytes;
+        long first = ceil(offset);
+        long last = end == d.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
+        if (first >= last) {
+            return; // partial clusters are not discarded, as in QEMU
+        }
+        d.lock.lock();
+        try {
+            d.prepareWrite();
+            BlockNode backing = d.node.backing();
+            List<long[]> toFree = new ArrayList<>();
+            for (long c = first >>> clusterBits; c < last >>> clusterBits; c++) {
+                long old = map.entry(c);
+                if (old == 0 && backing == null) {
+                    continue;
+                }
+                if (old != OFLAG_ZERO) {
+                    map.setEntry(c, OFLAG_ZERO);
+                    collectFree(old, toFree);
+                }
+            }
+            free(toFree);
+        } finally {
+            d.lock.unlock();
+        }
+    }
+
+    /** Grows the virtual size (lock held): L1 first, then zero clusters over a longer backing file, then the header. */
+    void grow(long newSize) {
+        long old = d.size();
+        if (newSize < old) {
+            throw BlockException.unsupported("Shrinking qcow2 images is not supported by Strata");
+        }
+        if (newSize % 512 != 0) {
+            throw BlockException.invalid("The new size must be a multiple of 512");
+        }
+        if (newSize == old) {
+            return;
+        }
+        map.growFor(newSize);
+        d.setSize(newSize);
+        d.header.size = newSize;
+        BlockNode backing = d.node.backing();
+        if (backing != null && backing.size() > old) {
+            // the newly exposed range must not show the backing file's older data
+            writeZeroes(old, Math.min(newSize, backing.size()) - old, false);
+        }
+        map.l2.flush();
+        refcounts.cache.flush();
+        d.host.write(OFF_SIZE, ByteBuffer.allocate(8).putLong(0, newSize));
+        d.host.flush();
+    }
+
+    private long ceil(long v) {
+        return Math.floorDiv(v + clusterSize - 1, clusterSize) * (long) clusterSize;
+    }
+}

@@ -1,0 +1,10 @@
+package dev.strata.harness.launcher;
+
+/**
+ * One {@code -device}: a disk model attached to a drive id or node name.
+ *
+ * @param id    the qdev id, or null for an anonymous device
+ * @param typed the option as typed, for messages
+ */
+public record DeviceSpec(DeviceModel model, String drive, String id, String typed) {
+}

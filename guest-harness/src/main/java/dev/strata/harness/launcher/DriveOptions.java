@@ -1,0 +1,154 @@
+package dev.strata.harness.launcher;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Parses {@code -drive} values and hands out QEMU's default drive ids. One instance per command
+ * line, because the ids depend on the drives seen before ({@code virtio0}, {@code virtio1}, ...;
+ * {@code ide0-hd0}, {@code ide0-hd1}, {@code ide1-hd0}, {@code ide1-hd1}; {@code none0}, ...).
+ *
+ * <p>Not thread-safe; used by one parser on one thread.
+ */
+final class DriveOptions {
+
+    /** A PC machine has two IDE buses with two units each, as QEMU's {@code pc} machine. */
+    static final int IDE_BUSES = 2;
+    static final int IDE_UNITS = 2;
+
+    private static final Set<String> CACHE_MODES = Set.of("writeback", "none", "writethrough", "directsync", "unsafe");
+    private static final Set<String> OTHER_BUSES = Set.of("scsi", "floppy", "pflash", "mtd", "sd", "xen");
+    /** Options the block layer takes as they are (format, protocol and generic node options). */
+    private static final Set<String> BLOCK_KEYS = Set.of("aio", "discard", "detect-zeroes", "l2-cache-size",
+            "l2-cache-entry-size", "refcount-cache-size", "cache-size", "cache-clean-interval", "lazy-refcounts",
+            "cache.direct", "cache.no-flush", "auto-read-only", "force-share", "locking", "copy-on-read");
+
+    private final Map<DriveInterface, Set<Integer>> usedIndexes = new LinkedHashMap<>();
+    private final Set<String> ids = new HashSet<>();
+
+    DriveSpec parse(String value, String typed) {
+        Map<String, String> o = OptionText.parse(value, "file", List.of(), typed, true);
+        DriveInterface iface = iface(o.getOrDefault("if", "ide"), typed);
+        // QEMU's -drive defaults to if=ide; Strata follows it, and the docs say so.
+        int index = index(iface, o, typed);
+        String id = o.getOrDefault("id", defaultId(iface, index));
+        if (id.isEmpty()) {
+            throw new UsageException(typed, "Parameter 'id' expects an identifier");
+        }
+        if (!ids.add(id)) {
+            throw new UsageException(typed, "Duplicate ID '" + id + "' for drive");
+        }
+        String file = o.get("file");
+        if (file == null || file.isEmpty()) {
+            throw new UsageException(typed, "a drive needs a file= (empty drives are not supported)");
+        }
+        String cache = o.getOrDefault("cache", "writeback");
+        if (!CACHE_MODES.contains(cache)) {
+            throw new UsageException(typed, "invalid cache option");
+        }
+        boolean readOnly = OptionText.bool(o.getOrDefault("readonly", o.getOrDefault("read-only", "off")), "read-only", typed);
+        ErrorPolicy rerror = ErrorPolicy.parse(o.getOrDefault("rerror", "report"), false, typed);
+        ErrorPolicy werror = ErrorPolicy.parse(o.getOrDefault("werror", "enospc"), true, typed);
+        String media = o.getOrDefault("media", "disk");
+        if (!media.equals("disk")) {
+            throw new UsageException(typed, media.equals("cdrom") ? "media=cdrom is not supported (Strata has disks only)"
+                    : "'" + media + "' invalid media");
+        }
+        if (OptionText.bool(o.getOrDefault("snapshot", "off"), "snapshot", typed)) {
+            throw new UsageException(typed, "snapshot=on is not supported");
+        }
+        return new DriveSpec(id, iface, index, cache, readOnly, rerror, werror, blockOptions(o, readOnly, cache, typed), typed);
+    }
+
+    private static Map<String, String> blockOptions(Map<String, String> o, boolean readOnly, String cache, String typed) {
+        Map<String, String> b = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : o.entrySet()) {
+            String k = e.getKey();
+            switch (k) {
+                case "if", "id", "index", "bus", "unit", "cache", "readonly", "read-only", "rerror", "werror", "media",
+                     "snapshot" -> { }
+                case "file" -> b.put("file", e.getValue());
+                case "format" -> {
+                    if (e.getValue().isEmpty()) {
+                        throw new UsageException(typed, "Parameter 'format' expects a format name");
+                    }
+                    b.put("driver", e.getValue());
+                }
+                case "node-name" -> b.put("node-name", e.getValue());
+                default -> {
+                    if (!BLOCK_KEYS.contains(k) && !k.startsWith("file.") && !k.startsWith("backing.")) {
+                        throw new UsageException(typed, "Invalid parameter '" + k + "'");
+                    }
+                    b.put(k, e.getValue());
+                }
+            }
+        }
+        b.put("read-only", readOnly ? "on" : "off");
+        // cache=none and directsync bypass the host page cache: that is a property of the image node
+        if ((cache.equals("none") || cache.equals("directsync")) && !b.containsKey("cache.direct")) {
+            b.put("cache.direct", "on");
+        }
+        return b;
+    }
+
+    private static DriveInterface iface(String word, String typed) {
+        for (DriveInterface i : DriveInterface.values()) {
+            if (i.word().equals(word)) {
+                return i;
+            }
+        }
+        if (OTHER_BUSES.contains(word)) {
+            throw new UsageException(typed, "if=" + word + " is not supported (Strata has if=virtio, if=ide and if=none)");
+        }
+        throw new UsageException(typed, "unsupported bus type '" + word + "'");
+    }
+
+    private int index(DriveInterface iface, Map<String, String> o, String typed) {
+        Set<Integer> used = usedIndexes.computeIfAbsent(iface, k -> new HashSet<>());
+        int perBus = iface == DriveInterface.IDE ? IDE_UNITS : 0;
+        int index;
+        if (o.containsKey("index")) {
+            if (o.containsKey("bus") || o.containsKey("unit")) {
+                throw new UsageException(typed, "index cannot be used with bus and unit");
+            }
+            index = (int) OptionText.number(o.get("index"), "index", typed, 0, 1 << 20);
+        } else if (o.containsKey("bus") || o.containsKey("unit")) {
+            int bus = (int) OptionText.number(o.getOrDefault("bus", "0"), "bus", typed, 0, 1 << 10);
+            int unit = (int) OptionText.number(o.getOrDefault("unit", "0"), "unit", typed, 0, 1 << 10);
+            if (perBus > 0 && unit >= perBus) {
+                throw new UsageException(typed, "unit " + unit + " too big (max is " + (perBus - 1) + ")");
+            }
+            index = perBus > 0 ? bus * perBus + unit : unit;
+        } else {
+            index = 0;
+            while (used.contains(index)) {
+                index++;
+            }
+        }
+        if (iface == DriveInterface.IDE && index >= IDE_BUSES * IDE_UNITS) {
+            throw new UsageException(typed, "machine type does not support if=ide,bus=" + index / perBus + ",unit=" + index % perBus);
+        }
+        if (!used.add(index)) {
+            String where = perBus > 0 ? "bus=" + index / perBus + ", unit=" + index % perBus : "bus=0, unit=" + index;
+            throw new UsageException(typed, "drive with " + where + " (index=" + index + ") exists");
+        }
+        return index;
+    }
+
+    private static String defaultId(DriveInterface iface, int index) {
+        return switch (iface) {
+            case IDE -> "ide" + index / IDE_UNITS + "-hd" + index % IDE_UNITS;
+            case VIRTIO -> "virtio" + index;
+            case NONE -> "none" + index;
+        };
+    }
+
+    /** Ids taken so far (drives only), for the parser's cross checks. */
+    List<String> ids() {
+        return new ArrayList<>(ids);
+    }
+}

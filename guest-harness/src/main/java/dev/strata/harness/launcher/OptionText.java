@@ -58,7 +58,7 @@ final class OptionText {
             String key;
             String value;
             if (eq < 0) {
-                if (i == 0 && implicitKey != null && !part.isEmpty()) {
+                if (i == 0 && implicitKey != null) {
                     key = implicitKey;
                     value = part;
                 } else if (flags.contains(part)) {

@@ -86,14 +86,20 @@ public final class BlockGraph {
         }
     }
 
-    /** Creates the backend {@code id} (a drive id such as {@code virtio0}) on {@code root}. */
+    /**
+     * Creates the backend {@code id} (a drive id such as {@code virtio0}) on {@code root}. The id
+     * may equal {@code root}'s own node name (the anonymous backend of {@code -device drive=NODE}).
+     */
     public BlockBackend createBackend(String id, BlockNode root, BlockBackend.CacheMode cache) {
         lock.lock();
         try {
             if (backends.containsKey(id)) {
                 throw BlockException.invalid("Duplicate ID '" + id + "' for drive");
             }
-            if (nodes.containsKey(id)) {
+            // The one allowed clash: -device drive=NODE gets QEMU's anonymous backend, which
+            // info block lists under its root node's name, so it may carry that name.
+            BlockNode sameName = nodes.get(id);
+            if (sameName != null && sameName != root) {
                 throw BlockException.invalid("Device name '" + id + "' conflicts with an existing node name");
             }
             BlockBackend b = new BlockBackend(id, root, cache);

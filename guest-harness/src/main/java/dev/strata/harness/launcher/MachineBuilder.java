@@ -1,0 +1,131 @@
+package dev.strata.harness.launcher;
+
+import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Assembles a {@link StrataMachine} from a {@link MachineConfig}: opens {@code -blockdev} nodes and
+ * {@code -drive} images into one {@link BlockGraph}, creates a backend per drive, plugs disks into
+ * devices, then starts the guest, the job manager and the monitors. A failure closes what was
+ * already opened and becomes one {@link UsageException} naming the option that caused it, the way
+ * QEMU reports {@code -drive file=x: Could not open 'x': No such file or directory}.
+ *
+ * <p>One builder per machine, used from the launcher's main thread.
+ */
+public final class MachineBuilder {
+
+    private final InputStream in;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public MachineBuilder(InputStream in, PrintStream out, PrintStream err) {
+        this.in = in;
+        this.out = out;
+        this.err = err;
+    }
+
+    public StrataMachine build(MachineConfig config) {
+        BlockGraph graph = new BlockGraph();
+        StrataMachine machine = null;
+        try {
+            openBlockdevs(graph, config);
+            openDrives(graph, config);
+            List<DeviceLayout.Planned> devices = DeviceLayout.plan(config);
+            attach(graph, config, devices);
+            machine = new StrataMachine(config, graph, devices, out, err);
+            checkGuests(config, machine);
+            return machine;
+        } catch (RuntimeException e) {
+            if (machine != null) {
+                machine.close();
+            } else {
+                graph.closeAll();
+            }
+            throw e;
+        }
+    }
+
+    private static void openBlockdevs(BlockGraph graph, MachineConfig config) {
+        for (BlockdevSpec b : config.blockdevs()) {
+            try {
+                graph.open(BlockOptions.of(b.options()));
+            } catch (BlockException e) {
+                throw new UsageException(b.typed(), e.getMessage());
+            }
+        }
+    }
+
+    private static void openDrives(BlockGraph graph, MachineConfig config) {
+        for (DriveSpec d : config.drives()) {
+            try {
+                BlockNode root = graph.open(BlockOptions.of(driveNodeOptions(d)));
+                graph.createBackend(d.id(), root, BlockBackend.CacheMode.parse(d.cache()));
+            } catch (BlockException e) {
+                throw new UsageException(d.typed(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * For {@code -drive}, {@code file=} is always a file name; once {@code file.*} options are
+     * present too it must move to {@code file.filename} so both describe the same protocol node.
+     */
+    static Map<String, String> driveNodeOptions(DriveSpec d) {
+        Map<String, String> o = new LinkedHashMap<>(d.blockOptions());
+        boolean nested = o.keySet().stream().anyMatch(k -> k.startsWith("file."));
+        if (nested && o.containsKey("file")) {
+            o.put("file.filename", o.remove("file"));
+        }
+        if (nested && !o.containsKey("file.driver")) {
+            o.put("file.driver", "file");
+        }
+        return o;
+    }
+
+    private static void attach(BlockGraph graph, MachineConfig config, List<DeviceLayout.Planned> devices) {
+        for (DeviceLayout.Planned p : devices) {
+            BlockBackend b = graph.backend(p.drive());
+            if (b == null) {
+                // -device drive=NODE on a -blockdev node: QEMU gives the device an anonymous
+                // backend that info block lists under the node's name
+                BlockNode node = graph.node(p.drive());
+                String typed = config.devices().stream().filter(d -> d.drive().equals(p.drive()))
+                        .map(DeviceSpec::typed).findFirst().orElse("-device");
+                if (node == null) {
+                    throw new UsageException(typed, "Property 'drive' can't find value '" + p.drive() + "'");
+                }
+                try {
+                    b = graph.createBackend(p.drive(), node, blockdevCache(config, p.drive()));
+                } catch (BlockException e) {
+                    throw new UsageException(typed, e.getMessage());
+                }
+            }
+            b.setAttachedTo(p.qomPath());
+        }
+    }
+
+    /** A -blockdev node's cache mode: always writeback (a device property), direct and no-flush from its options. */
+    private static BlockBackend.CacheMode blockdevCache(MachineConfig config, String nodeName) {
+        Map<String, String> o = config.blockdevs().stream().filter(b -> b.nodeName().equals(nodeName))
+                .map(BlockdevSpec::options).findFirst().orElse(Map.of());
+        BlockOptions bo = BlockOptions.of(o);
+        return new BlockBackend.CacheMode(true, bo.getBool("cache.direct", false), bo.getBool("cache.no-flush", false));
+    }
+
+    private void checkGuests(MachineConfig config, StrataMachine machine) {
+        for (GuestSpec g : config.guests()) {
+            if (g.drive() != null && machine.devices().stream().noneMatch(p -> p.drive().equals(g.drive())
+                    || g.drive().equals(p.qdevId()))) {
+                throw new UsageException(g.typed(), "no disk device is attached to drive '" + g.drive() + "'");
+            }
+        }
+    }
+}

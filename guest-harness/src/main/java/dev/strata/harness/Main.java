@@ -1,13 +1,21 @@
 package dev.strata.harness;
 
-import dev.strata.blockdrv.BlockBackend;
-import dev.strata.blockdrv.BlockException;
-import dev.strata.blockdrv.BlockGraph;
-import dev.strata.blockdrv.BlockNode;
-import dev.strata.blockdrv.BlockOptions;
+import dev.strata.harness.launcher.BenchCatalog;
+import dev.strata.harness.launcher.DemoMachine;
+import dev.strata.harness.launcher.Launcher;
+import dev.strata.harness.launcher.UsageException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.util.Arrays;
 
-/** Entry point of {@code bin/strata}. */
+/**
+ * Entry point of {@code bin/strata}. The first word picks what runs: {@code --version},
+ * {@code img ...} (the image tool), {@code bench NAME ...} (a benchmark program),
+ * {@code run FILE} (scenario scripts, reserved), no words at all (the demo machine), or else a
+ * QEMU-style machine command line.
+ *
+ * <p>Called once, from the process's main thread (tests call {@link #run} in-process).
+ */
 public final class Main {
 
     public static final String VERSION = "0.1.0";
@@ -16,36 +24,71 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        System.exit(run(args, System.in, System.out, System.err, true));
     }
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-version"))) {
-            out.println("Strata version " + VERSION + " (QEMU 7.2.22 compatible block layer and monitor)");
-            return 0;
-        }
-        BlockGraph graph = new BlockGraph();
-        int drives = 0;
+    /** Runs one command line in-process (no signal handling); returns the exit status. */
+    public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        return run(args, in, out, err, false);
+    }
+
+    private static int run(String[] args, InputStream in, PrintStream out, PrintStream err, boolean process) {
         try {
-            for (int i = 0; i < args.length; i++) {
-                if (!args[i].equals("-drive") || i + 1 >= args.length) {
-                    err.println("strata: option '" + args[i] + "' is not supported yet");
-                    return 1;
-                }
-                BlockOptions o = BlockOptions.parse(args[++i], "file");
-                BlockNode root = graph.open(o.without("id").without("if"));
-                BlockBackend b = graph.createBackend(o.get("id", "virtio" + drives++), root, BlockBackend.CacheMode.WRITEBACK);
-                out.println(b.name() + " (" + root.nodeName() + "): " + root.filename() + " (" + root.formatName() + ")");
-                if (root.backing() != null) {
-                    out.println("    Backing file:     " + root.backing().filename() + " (chain depth: " + root.chainDepth() + ")");
-                }
+            if (args.length == 0) {
+                return new Launcher(in, out, err).processMode(process).runDemo(DemoMachine.defaultFolder());
             }
-            return 0;
-        } catch (BlockException e) {
-            err.println("strata: " + e.getMessage());
+            return switch (args[0]) {
+                case "--version", "-version" -> {
+                    out.println("Strata version " + VERSION + " (QEMU 7.2.22 compatible block layer and monitor)");
+                    yield 0;
+                }
+                case "--help", "-help", "-h" -> {
+                    usage(out);
+                    yield 0;
+                }
+                case "img" -> ImgCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+                case "bench" -> bench(Arrays.copyOfRange(args, 1, args.length), out, err);
+                case "run" -> {
+                    err.println("strata: run: scenario scripts are not available yet (a later issue adds them)");
+                    yield 1;
+                }
+                default -> new Launcher(in, out, err).processMode(process).runMachine(Arrays.asList(args));
+            };
+        } catch (UsageException e) {
+            err.println(e.line());
             return 1;
-        } finally {
-            graph.closeAll();
+        } catch (RuntimeException e) {
+            // a bug, not bad input: still one line for the user; STRATA_DEBUG=1 shows where
+            err.println("strata: internal error: " + e);
+            if (System.getenv("STRATA_DEBUG") != null) {
+                e.printStackTrace(err);
+            }
+            return 1;
         }
+    }
+
+    private static int bench(String[] args, PrintStream out, PrintStream err) {
+        BenchCatalog catalog = new BenchCatalog(Main.class.getClassLoader());
+        if (args.length == 0) {
+            var all = catalog.available();
+            err.println("strata: bench: which benchmark? available: "
+                    + (all.isEmpty() ? "none in this build" : String.join(", ", all.keySet())));
+            return 1;
+        }
+        return catalog.run(args[0], Arrays.copyOfRange(args, 1, args.length), err);
+    }
+
+    private static void usage(PrintStream out) {
+        out.println("""
+                usage: strata                      start the demo machine (a qcow2 chain, a guest, the monitor)
+                       strata [options]            start a machine from QEMU-style options:
+                         -drive file=F[,format=][,if=virtio|ide|none][,id=][,node-name=][,cache=][,readonly=on]
+                         -blockdev JSON|key=value  -device virtio-blk-pci|ide-hd,drive=ID[,id=]
+                         -monitor stdio|unix:PATH,server=on,wait=off|none  -qmp unix:PATH,server=on,wait=off
+                         -S  -name NAME  -guest drive=ID,rw=randrw,bs=4k,iodepth=8[,runtime=S][,verify=on]
+                       strata img COMMAND ...      the image tool (qemu-img's commands)
+                       strata bench NAME [args]    run a benchmark program
+                       strata --version
+                See docs/user-guide.md.""");
     }
 }

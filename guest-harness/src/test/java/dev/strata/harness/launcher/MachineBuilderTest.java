@@ -1,0 +1,174 @@
+package dev.strata.harness.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockOptions;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Machines assembled in-process from real command lines over real (raw) image files. */
+@Timeout(60)
+class MachineBuilderTest {
+
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private Path raw(String name, long size) throws IOException {
+        Path p = dir.resolve(name);
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(size);
+        }
+        return p;
+    }
+
+    private StrataMachine build(String... args) {
+        MachineConfig c = new CommandLineParser().parse(Arrays.asList(args));
+        return new MachineBuilder(new ByteArrayInputStream(new byte[0]), new PrintStream(out), new PrintStream(err)).build(c);
+    }
+
+    @Test
+    void drivesDevicesAndBlockdevsBecomeBackendsWithQemuAttachmentPaths() throws IOException {
+        Path a = raw("a.img", 1 << 20);
+        Path b = raw("b.img", 2 << 20);
+        Path c = raw("c.img", 1 << 20);
+        Path d = raw("d.img", 1 << 20);
+        try (StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio",
+                "-drive", "file=" + b + ",format=raw,if=ide,cache=none,readonly=on",
+                "-drive", "file=" + c + ",format=raw,if=none,id=d0", "-device", "virtio-blk-pci,drive=d0,id=vd0",
+                "-blockdev", "driver=file,filename=" + d + ",node-name=f1",
+                "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"disk1\",\"file\":\"f1\",\"cache\":{\"no-flush\":true}}",
+                "-device", "ide-hd,drive=disk1", "-nodefaults")) {
+            BlockGraph g = m.graph();
+            assertEquals(List.of("virtio0", "ide0-hd0", "d0", "disk1"), g.backends().stream().map(BlockBackend::name).toList());
+            assertEquals("/machine/peripheral-anon/device[1]/virtio-backend", g.backend("virtio0").attachedTo());
+            assertEquals("/machine/unattached/device[18]", g.backend("ide0-hd0").attachedTo());
+            assertEquals("/machine/peripheral/vd0/virtio-backend", g.backend("d0").attachedTo());
+            assertEquals("/machine/peripheral-anon/device[0]", g.backend("disk1").attachedTo());
+            assertEquals("writeback, direct", g.backend("ide0-hd0").cacheMode().describe());
+            assertEquals("writeback, ignore flushes", g.backend("disk1").cacheMode().describe());
+            assertTrue(g.backend("ide0-hd0").root().isReadOnly());
+            assertEquals(2 << 20, g.backend("ide0-hd0").size());
+            assertSame(g.node("disk1"), g.backend("disk1").root());
+            assertEquals("f1", g.node("disk1").file().nodeName());
+        }
+    }
+
+    @Test
+    void writesThroughABackendReachTheImageAndSurviveClose() throws IOException {
+        Path a = raw("a.img", 1 << 20);
+        byte[] data = "written through virtio0".getBytes();
+        try (StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio", "-monitor", "none")) {
+            m.graph().backend("virtio0").write(4096, ByteBuffer.wrap(data));
+        }
+        byte[] back = new byte[data.length];
+        try (RandomAccessFile f = new RandomAccessFile(a.toFile(), "r")) {
+            f.seek(4096);
+            f.readFully(back);
+        }
+        assertArrayEquals(data, back);
+    }
+
+    @Test
+    void nodeNamesAndCommasInFileNames() throws IOException {
+        Path a = raw("a,b.img", 1 << 20);
+        try (StrataMachine m = build("-drive", "file=" + a.toString().replace(",", ",,") + ",format=raw,if=virtio,node-name=top,id=disk")) {
+            assertEquals("top", m.graph().backend("disk").root().nodeName());
+            assertEquals(a.toString(), m.graph().backend("disk").root().filename());
+        }
+    }
+
+    @Test
+    void fileOptionsMoveUnderFileFilename() throws IOException {
+        Path a = raw("a.img", 1 << 20);
+        try (StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio,file.driver=file")) {
+            assertEquals(a.toString(), m.graph().backend("virtio0").root().filename());
+        }
+    }
+
+    @Test
+    void openFailuresNameTheOptionAndCloseWhatWasOpened() throws IOException {
+        Path a = raw("a.img", 1 << 20);
+        String missing = dir.resolve("missing.img").toString();
+        UsageException e = assertThrows(UsageException.class,
+                () -> build("-drive", "file=" + a + ",format=raw,if=virtio", "-drive", "file=" + missing + ",if=virtio"));
+        assertEquals("strata: -drive file=" + missing + ",if=virtio: Could not open '" + missing + "': No such file or directory", e.line());
+        // the first image was closed again: a fresh graph can open it writable
+        BlockGraph g = new BlockGraph();
+        try {
+            g.open(BlockOptions.empty().with("file", a.toString()).with("driver", "raw"));
+        } finally {
+            g.closeAll();
+        }
+        UsageException f = assertThrows(UsageException.class, () -> build("-drive", "file=" + a + ",format=bogus"));
+        assertTrue(f.line().startsWith("strata: -drive file=" + a + ",format=bogus: "), f.line());
+        assertTrue(f.line().contains("bogus"), f.line());
+    }
+
+    @Test
+    void blockdevReferencesMustExist() throws IOException {
+        raw("a.img", 1 << 20);
+        UsageException e = assertThrows(UsageException.class, () -> build("-blockdev", "driver=raw,node-name=r,file=nosuch"));
+        assertTrue(e.line().startsWith("strata: -blockdev driver=raw,node-name=r,file=nosuch: "), e.line());
+    }
+
+    @Test
+    void guestMustNameAnAttachedDisk() throws IOException {
+        Path a = raw("a.img", 1 << 20);
+        UsageException e = assertThrows(UsageException.class,
+                () -> build("-drive", "file=" + a + ",format=raw,if=none,id=d0", "-guest", "drive=d0"));
+        assertEquals("strata: -guest drive=d0: no disk device is attached to drive 'd0'", e.line());
+    }
+
+    @Test
+    void quitFromAnotherThreadWakesTheMainThread() throws Exception {
+        Path a = raw("a.img", 1 << 20);
+        try (StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio")) {
+            assertEquals(false, m.awaitQuit(Duration.ofMillis(50)));
+            Thread.ofVirtual().start(() -> m.requestQuit("quit"));
+            m.awaitQuit();
+            assertEquals("quit", m.quitReason());
+            m.requestQuit("second");
+            assertEquals("quit", m.quitReason(), "the first reason stays");
+        }
+    }
+
+    @Test
+    void closeIsIdempotentAndStopsServicesNewestFirst() throws IOException {
+        Path a = raw("a.img", 1 << 20);
+        StringBuilder order = new StringBuilder();
+        StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio");
+        m.addService(() -> order.append("first;"));
+        m.addService(() -> order.append("second;"));
+        m.addService(() -> {
+            throw new IllegalStateException("broken service");
+        });
+        m.close();
+        m.close();
+        assertEquals("second;first;", order.toString());
+        assertTrue(err.toString().contains("strata: while shutting down: broken service"));
+        assertTrue(m.isClosed());
+        assertNull(m.graph().backend("virtio0"), "graph emptied");
+    }
+}

@@ -1,0 +1,82 @@
+package dev.strata.harness.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.strata.harness.Main;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The dispatch of {@code bin/strata}'s first word, run in-process. */
+@Timeout(60)
+class MainTest {
+
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String stdin, String... args) {
+        return Main.run(args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+                new PrintStream(out, true), new PrintStream(err, true));
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void version() {
+        assertEquals(0, run("", "--version"));
+        assertTrue(out.toString().startsWith("Strata version " + Main.VERSION), out.toString());
+    }
+
+    @Test
+    void badOptionIsOneLineAndExitOne() {
+        assertEquals(1, run("", "-foo"));
+        assertEquals("strata: -foo: invalid option\n", err());
+    }
+
+    @Test
+    void missingImage() {
+        assertEquals(1, run("", "-drive", "file=missing.img"));
+        assertEquals("strata: -drive file=missing.img: Could not open 'missing.img': No such file or directory\n", err());
+    }
+
+    @Test
+    void runIsReserved() {
+        assertEquals(1, run("", "run", "lab.strata"));
+        assertEquals("strata: run: scenario scripts are not available yet (a later issue adds them)\n", err());
+    }
+
+    @Test
+    void benchListsWhatExists() {
+        assertEquals(1, run("", "bench", "no-such-bench"));
+        assertTrue(err().startsWith("strata: bench: no benchmark named 'no-such-bench'; available: "), err());
+        assertEquals(1, err().lines().count());
+    }
+
+    @Test
+    void benchNamesComeFromClassNames() {
+        assertEquals("guest-iops", BenchCatalog.commandName("GuestIopsBench"));
+        assertEquals("qcow2-read", BenchCatalog.commandName("Qcow2ReadBench"));
+    }
+
+    @Test
+    void machineOnStdioEndsAtEndOfInput() throws IOException {
+        Path a = dir.resolve("a.img");
+        try (RandomAccessFile f = new RandomAccessFile(a.toFile(), "rw")) {
+            f.setLength(1 << 20);
+        }
+        assertEquals(0, run("", "-drive", "file=" + a + ",format=raw,if=virtio", "-monitor", "stdio"));
+    }
+}

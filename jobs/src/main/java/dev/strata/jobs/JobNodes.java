@@ -1,0 +1,52 @@
+package dev.strata.jobs;
+
+import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+
+/** Naming rules jobs share with QEMU's block layer; stateless. */
+public final class JobNodes {
+
+    private JobNodes() {
+    }
+
+    /** The backend whose root is exactly {@code node}, or null (QEMU's {@code bdrv_get_device_name}). */
+    public static BlockBackend backendAttachedTo(BlockGraph graph, BlockNode node) {
+        for (BlockBackend b : graph.backends()) {
+            if (b.root() == node) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /** QEMU's {@code bdrv_get_device_or_node_name}: the drive id for a root node, else the node name. */
+    public static String deviceOrNodeName(BlockGraph graph, BlockNode node) {
+        BlockBackend b = backendAttachedTo(graph, node);
+        return b != null ? b.name() : node.nodeName();
+    }
+
+    /** The default job ID: the name of the backend whose root the node is, or "" (then refused). */
+    public static String defaultJobId(BlockGraph graph, BlockNode node) {
+        BlockBackend b = backendAttachedTo(graph, node);
+        return b != null ? b.name() : "";
+    }
+
+    /** Fails with {@code Node '<name>' is busy: <reason>} when {@code node} is used by a job. */
+    public static void checkNotBusy(BlockGraph graph, BlockNode node) {
+        String why = node.blocker();
+        if (why != null) {
+            throw JobException.generic("Node '" + deviceOrNodeName(graph, node) + "' is busy: " + why);
+        }
+    }
+
+    /** Whether {@code maybeBelow} is in the backing chain strictly below {@code top}. */
+    public static boolean isBelow(BlockNode top, BlockNode maybeBelow) {
+        for (BlockNode n = top.backing(); n != null; n = n.backing()) {
+            if (n == maybeBelow) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

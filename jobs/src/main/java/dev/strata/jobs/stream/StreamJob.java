@@ -1,0 +1,208 @@
+package dev.strata.jobs.stream;
+
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockStatus;
+import dev.strata.blockdrv.Chains;
+import dev.strata.jobs.CopyPipeline;
+import dev.strata.jobs.ErrorAction;
+import dev.strata.jobs.IoOperation;
+import dev.strata.jobs.Job;
+import dev.strata.jobs.JobType;
+import dev.strata.jobs.OnError;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Live streaming (QEMU's {@code block/stream.c}): copies into {@code target} everything the
+ * layers between it and {@code base} hold, then points the target's backing at {@code base} and
+ * drops the layers in between from the graph (their files stay on disk).
+ *
+ * <p>Copies are serialising copy-on-read requests ({@link BlockNode#copyOnRead}), so a copy never
+ * overwrites a newer guest write; several run at once through a {@link CopyPipeline}. Only
+ * allocated ranges are copied: cost follows data, not virtual size. Progress {@code len} is the
+ * virtual size (0 when there is nothing to stream), as QEMU reports it.
+ *
+ * <p>Threads: {@link #run()} on the job thread; fields are final or confined to the job thread.
+ */
+public final class StreamJob extends Job {
+
+    /** Largest chunk one copy request moves. */
+    static final int MAX_CHUNK = 1 << 20;
+    /** Smallest chunk, used for low speed limits so progress stays smooth. */
+    static final int MIN_CHUNK = 64 << 10;
+    /** Copies in flight at once. */
+    static final int DEPTH = 8;
+
+    private final BlockGraph graph;
+    private final BlockNode target;
+    private final BlockNode base;
+    private final String backingFileString;
+    private final OnError onError;
+    private final boolean wasReadOnly;
+    private final List<BlockNode> nodes;
+    private CopyPipeline pipeline;
+
+    StreamJob(String id, BlockGraph graph, BlockNode target, BlockNode base, String backingFileString,
+              OnError onError, boolean autoFinalize, boolean autoDismiss, boolean wasReadOnly) {
+        super(id, JobType.STREAM, autoFinalize, autoDismiss);
+        this.graph = graph;
+        this.target = target;
+        this.base = base;
+        this.backingFileString = backingFileString;
+        this.onError = onError;
+        this.wasReadOnly = wasReadOnly;
+        List<BlockNode> l = new ArrayList<>();
+        for (BlockNode n = target; n != null && n != base; n = n.backing()) {
+            l.add(n);
+        }
+        this.nodes = List.copyOf(l);
+    }
+
+    public BlockNode target() {
+        return target;
+    }
+
+    /** The new backing node, or null when streaming the whole chain. */
+    public BlockNode base() {
+        return base;
+    }
+
+    @Override
+    protected List<BlockNode> nodes() {
+        return nodes;
+    }
+
+    @Override
+    protected void run() {
+        if (target.backing() == null || target.backing() == base) {
+            return;  // nothing to stream: QEMU completes at once with len 0
+        }
+        long len = target.size();
+        setLen(len);
+        pipeline = new CopyPipeline(DEPTH, target::copyOnRead, this::addProgress);
+        Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
+        BlockException ignored = null;
+        long offset = 0;
+        while (!isCancelled()) {
+            List<CopyPipeline.Failure> failed = pipeline.drainFailures();
+            if (!failed.isEmpty()) {
+                // report what the other copies in flight hit too, before any stop takes effect
+                pipeline.awaitIdle();
+                failed.addAll(pipeline.drainFailures());
+            }
+            for (CopyPipeline.Failure f : failed) {
+                ErrorAction action = reportError(onError, f.error(), IoOperation.READ);
+                switch (action) {
+                    case STOP -> retry.add(f);
+                    case IGNORE -> {
+                        ignored = ignored != null ? ignored : f.error();
+                        addProgress(f.bytes());
+                    }
+                    case REPORT -> {
+                        pipeline.awaitIdle();
+                        throw f.error();
+                    }
+                }
+            }
+            if (!retry.isEmpty()) {
+                pausePoint();
+                if (isCancelled()) {
+                    break;
+                }
+                CopyPipeline.Failure f = retry.poll();
+                copy(f.offset(), f.bytes());
+                continue;
+            }
+            if (offset >= len) {
+                pipeline.awaitIdle();
+                if (!pipeline.hasFailures()) {
+                    break;
+                }
+                continue;
+            }
+            pausePoint();
+            BlockStatus own = target.blockStatus(offset, len - offset);
+            if (own.state().allocated()) {
+                addProgress(own.length());   // newer data already in the target
+                offset = own.end();
+                continue;
+            }
+            Chains.Allocation a = Chains.isAllocatedAbove(target.backing(), base, offset, own.length());
+            if (a.allocated()) {
+                int n = (int) Math.min(a.bytes(), chunkFor(MIN_CHUNK, MAX_CHUNK));
+                copy(offset, n);
+                offset += n;
+            } else {
+                addProgress(a.bytes());
+                offset += a.bytes();
+            }
+        }
+        pipeline.awaitIdle();
+        if (ignored != null && !isCancelled()) {
+            throw ignored;
+        }
+    }
+
+    private void copy(long offset, int bytes) {
+        pipeline.submit(offset, bytes);
+        rateLimit(bytes);
+    }
+
+    @Override
+    protected void beforePause() {
+        CopyPipeline p = pipeline;
+        if (p != null) {
+            p.awaitIdle();
+        }
+    }
+
+    @Override
+    protected void prepare() {
+        BlockNode oldBacking = target.backing();
+        if (oldBacking == null || oldBacking == base) {
+            return;
+        }
+        List<BlockNode> dropped = new ArrayList<>();
+        for (BlockNode n = oldBacking; n != null && n != base; n = n.backing()) {
+            dropped.add(n);
+        }
+        try (BlockNode.Drained d = target.drain()) {
+            if (base == null) {
+                target.changeBackingFile(null, null);
+            } else {
+                String name = backingFileString != null ? backingFileString
+                        : Path.of(base.filename()).toAbsolutePath().normalize().toString();
+                target.changeBackingFile(name, base.formatName());
+            }
+            target.replaceBacking(base);
+        }
+        for (BlockNode n : dropped) {
+            if (graph.backendOf(n) == null && !referencedByOtherNode(n, dropped)) {
+                graph.close(n);
+            }
+        }
+    }
+
+    private boolean referencedByOtherNode(BlockNode n, List<BlockNode> dropped) {
+        for (BlockNode other : graph.nodesNewestFirst()) {
+            if (!dropped.contains(other) && (other.backing() == n || other.file() == n)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    protected void clean() {
+        if (wasReadOnly) {
+            try (BlockNode.Drained d = target.drain()) {
+                target.setReadOnly(true);
+            }
+        }
+    }
+}

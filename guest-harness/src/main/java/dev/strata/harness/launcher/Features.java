@@ -11,8 +11,18 @@ final class Features {
     private Features() {
     }
 
-    /** The HMP console and QMP server (monitor module). */
-    static boolean monitor() {
+    /** The HMP monitor on stdio (the interpreter from the monitor module, a line console here). */
+    static boolean hmpStdio() {
+        return true;
+    }
+
+    /** HMP on a unix socket. */
+    static boolean hmpSocket() {
+        return false;
+    }
+
+    /** The QMP server on a unix socket. */
+    static boolean qmpServer() {
         return false;
     }
 

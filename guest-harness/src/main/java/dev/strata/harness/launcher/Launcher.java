@@ -1,11 +1,7 @@
 package dev.strata.harness.launcher;
 
-import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -39,21 +35,21 @@ public final class Launcher {
     /** Parses, builds, runs until quit; returns the exit status. Bad input throws {@link UsageException}. */
     public int runMachine(List<String> args) {
         MachineConfig config = new CommandLineParser().parse(args);
-        StrataMachine machine = new MachineBuilder(in, out, err).build(config);
-        return runUntilQuit(machine, null);
+        MachineBuilder builder = new MachineBuilder(in, out, err);
+        return runUntilQuit(builder, builder.build(config), null);
     }
 
     /** Creates the demo chain in {@code folder} and runs the demo machine on it. */
     public int runDemo(Path folder) {
         DemoMachine.createChain(folder);
-        boolean qmp = Features.monitor();
+        boolean qmp = Features.qmpServer();
         boolean guest = Features.guest();
         MachineConfig config = new CommandLineParser().parse(DemoMachine.commandLine(folder, qmp, guest));
-        StrataMachine machine = new MachineBuilder(in, out, err).build(config);
-        return runUntilQuit(machine, DemoMachine.banner(folder, qmp, guest, Features.monitor()));
+        MachineBuilder builder = new MachineBuilder(in, out, err);
+        return runUntilQuit(builder, builder.build(config), DemoMachine.banner(folder, qmp, guest, true));
     }
 
-    private int runUntilQuit(StrataMachine machine, String banner) {
+    private int runUntilQuit(MachineBuilder builder, StrataMachine machine, String banner) {
         Thread hook = null;
         try {
             if (processMode) {
@@ -65,12 +61,7 @@ public final class Launcher {
                 out.print(banner);
                 out.flush();
             }
-            if (!Features.monitor() && machine.config().monitor().kind() == Endpoint.Kind.STDIO) {
-                if (banner == null) {
-                    err.println("strata: the monitor is not in this build yet; the machine runs until Ctrl-C, Ctrl-D or SIGTERM");
-                }
-                watchStdin(machine);
-            }
+            builder.startFrontEnds(machine);
             machine.awaitQuit();
             String why = machine.quitReason();
             if (why != null && why.startsWith("terminating")) {
@@ -90,29 +81,5 @@ public final class Launcher {
                 }
             }
         }
-    }
-
-    /**
-     * Without a monitor, stdin only serves to end the machine: Ctrl-D quits, as it does at the
-     * monitor prompt. Typed lines get an honest answer instead of silence. A virtual thread, so
-     * a reader still blocked in stdin never holds the JVM up.
-     */
-    private void watchStdin(StrataMachine machine) {
-        Thread.ofVirtual().name("strata-stdin").start(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                while (!machine.isQuitRequested()) {
-                    String line = r.readLine();
-                    if (line == null) {
-                        break;
-                    }
-                    if (!line.isBlank()) {
-                        err.println("strata: no monitor in this build yet to run '" + line.strip() + "'; Ctrl-D quits");
-                    }
-                }
-            } catch (IOException e) {
-                // stdin gone: same as end of input
-            }
-            machine.requestQuit("end of input");
-        });
     }
 }

@@ -5,6 +5,7 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.monitor.Monitor;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
@@ -42,6 +43,8 @@ public final class MachineBuilder {
             attach(graph, config, devices);
             machine = new StrataMachine(config, graph, devices, out, err);
             checkGuests(config, machine);
+            checkMonitors(config);
+            machine.setMonitor(Monitor.create(machine));
             return machine;
         } catch (RuntimeException e) {
             if (machine != null) {
@@ -120,11 +123,37 @@ public final class MachineBuilder {
         return new BlockBackend.CacheMode(true, bo.getBool("cache.direct", false), bo.getBool("cache.no-flush", false));
     }
 
+    /**
+     * Starts the front ends the command line asked for (the HMP console on stdio for now); called
+     * by the launcher after it printed what it wanted to print first.
+     */
+    public void startFrontEnds(StrataMachine machine) {
+        if (machine.config().monitor().kind() == Endpoint.Kind.STDIO) {
+            new LineConsole(machine.monitor().hmp(), in, out, machine).start();
+        }
+    }
+
+    /** Front ends this build does not have yet fail here, before anything runs. */
+    private static void checkMonitors(MachineConfig config) {
+        Endpoint m = config.monitor();
+        if (m.kind() == Endpoint.Kind.UNIX && !Features.hmpSocket()) {
+            throw new UsageException(m.typed(), "HMP on a unix socket is not in this build yet (use -monitor stdio)");
+        }
+        for (Endpoint q : config.qmp()) {
+            if (!Features.qmpServer()) {
+                throw new UsageException(q.typed(), "the QMP server is not in this build yet");
+            }
+        }
+    }
+
     private void checkGuests(MachineConfig config, StrataMachine machine) {
         for (GuestSpec g : config.guests()) {
             if (g.drive() != null && machine.devices().stream().noneMatch(p -> p.drive().equals(g.drive())
                     || g.drive().equals(p.qdevId()))) {
                 throw new UsageException(g.typed(), "no disk device is attached to drive '" + g.drive() + "'");
+            }
+            if (!Features.guest()) {
+                throw new UsageException(g.typed(), "the synthetic guest is not in this build yet");
             }
         }
     }

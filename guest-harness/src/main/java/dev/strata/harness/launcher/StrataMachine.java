@@ -3,6 +3,9 @@ package dev.strata.harness.launcher;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
+import dev.strata.monitor.Machine;
+import dev.strata.monitor.Monitor;
+import dev.strata.monitor.RunState;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +28,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * any thread (monitor sessions, signal handlers); the quit flag is guarded by {@code lock}, the
  * service list is only appended during building and read once by {@code close}.
  */
-public final class StrataMachine implements AutoCloseable {
+public final class StrataMachine implements Machine, AutoCloseable {
 
     private final MachineConfig config;
     private final BlockGraph graph;
@@ -38,6 +41,8 @@ public final class StrataMachine implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private boolean quitRequested;
     private String quitReason;
+    private RunState runState;
+    private volatile Monitor monitor;
 
     /** Something started with the machine that must be stopped with it (a workload, a socket...). */
     @FunctionalInterface
@@ -51,14 +56,71 @@ public final class StrataMachine implements AutoCloseable {
         this.devices = List.copyOf(devices);
         this.out = out;
         this.err = err;
+        this.runState = config.startPaused() ? RunState.PRELAUNCH : RunState.RUNNING;
+    }
+
+    // ---- Machine (what the monitor sees) ----------------------------------------------------
+
+    @Override
+    public BlockGraph graph() {
+        return graph;
+    }
+
+    @Override
+    public RunState runState() {
+        lock.lock();
+        try {
+            return runState;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Pauses the guest's vCPUs; block jobs keep running, as in QEMU. */
+    @Override
+    public void stop() {
+        lock.lock();
+        try {
+            if (runState == RunState.RUNNING) {
+                runState = RunState.PAUSED;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Starts or resumes the guest's vCPUs ({@code -S} machines start here). */
+    @Override
+    public void cont() {
+        lock.lock();
+        try {
+            if (runState == RunState.PAUSED || runState == RunState.PRELAUNCH || runState == RunState.IO_ERROR) {
+                runState = RunState.RUNNING;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The monitor's {@code quit}: the launcher's main thread wakes up and shuts the machine down. */
+    @Override
+    public void quit() {
+        requestQuit("quit");
+    }
+
+    // ---- launcher side ------------------------------------------------------------------------
+
+    /** The monitor (command registry, events, HMP interpreter) of this machine. */
+    public Monitor monitor() {
+        return monitor;
+    }
+
+    void setMonitor(Monitor m) {
+        this.monitor = m;
     }
 
     public MachineConfig config() {
         return config;
-    }
-
-    public BlockGraph graph() {
-        return graph;
     }
 
     /** The disk devices, in creation order. */
@@ -148,6 +210,12 @@ public final class StrataMachine implements AutoCloseable {
             return;
         }
         requestQuit("close");
+        lock.lock();
+        try {
+            runState = RunState.SHUTDOWN;
+        } finally {
+            lock.unlock();
+        }
         List<Service> l = new ArrayList<>(services);
         Collections.reverse(l);
         for (Service s : l) {

@@ -20,6 +20,7 @@ public final class BlockNode {
     private final boolean autoNamed;
     private final RequestTracker tracker = new RequestTracker();
     private final List<DrainListener> drainListeners = new CopyOnWriteArrayList<>();
+    private final List<WriteNotifier> writeNotifiers = new CopyOnWriteArrayList<>();
     private BlockDriver driver;
     private volatile BlockNode file;
     private volatile BlockNode backing;
@@ -32,6 +33,21 @@ public final class BlockNode {
         void drainBegin(BlockNode node);
 
         void drainEnd(BlockNode node);
+    }
+
+    /**
+     * Told about every write, write-zeroes and discard made through this node (not copy-on-read,
+     * which does not change what a reader sees). {@code beforeWrite} runs before the request is
+     * tracked, so it may read and copy the old data of the range (backup's copy-before-write)
+     * without deadlocking against it; {@code afterWrite} runs once the request is done, whether it
+     * succeeded or not (mirror's dirty bitmap). Both run on the writer's thread.
+     */
+    public interface WriteNotifier {
+        default void beforeWrite(BlockNode node, long offset, long bytes) {
+        }
+
+        default void afterWrite(BlockNode node, long offset, long bytes) {
+        }
     }
 
     BlockNode(String nodeName, boolean autoNamed, boolean readOnly) {
@@ -195,8 +211,11 @@ public final class BlockNode {
         boolean padded = !aligned(offset, len);
         int serial = padded ? Math.max(driver.serialisationAlignment(), driver.requestAlignment())
                 : driver.serialisationAlignment();
+        beforeWrite(offset, len);
         try (RequestTracker.Tracked t = tracker.begin(offset, len, true, padded, serial)) {
             alignedWrite(offset, src);
+        } finally {
+            afterWrite(offset, len);
         }
     }
 
@@ -206,12 +225,15 @@ public final class BlockNode {
         if (bytes == 0) {
             return;
         }
+        beforeWrite(offset, bytes);
         try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, false, driver.serialisationAlignment())) {
             if (driver instanceof SupportsWriteZeroes z && aligned(offset, bytes)) {
                 z.writeZeroes(offset, bytes, mayUnmap);
             } else {
                 Buffers.writeZeroBuffers(this::alignedWrite, offset, bytes);
             }
+        } finally {
+            afterWrite(offset, bytes);
         }
     }
 
@@ -222,8 +244,11 @@ public final class BlockNode {
         if (bytes == 0 || !(driver instanceof SupportsDiscard d)) {
             return;
         }
+        beforeWrite(offset, bytes);
         try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, false, driver.serialisationAlignment())) {
             d.discard(offset, bytes);
+        } finally {
+            afterWrite(offset, bytes);
         }
     }
 
@@ -334,6 +359,26 @@ public final class BlockNode {
 
     public void removeDrainListener(DrainListener l) {
         drainListeners.remove(l);
+    }
+
+    public void addWriteNotifier(WriteNotifier n) {
+        writeNotifiers.add(n);
+    }
+
+    public void removeWriteNotifier(WriteNotifier n) {
+        writeNotifiers.remove(n);
+    }
+
+    private void beforeWrite(long offset, long bytes) {
+        for (WriteNotifier n : writeNotifiers) {
+            n.beforeWrite(this, offset, bytes);
+        }
+    }
+
+    private void afterWrite(long offset, long bytes) {
+        for (WriteNotifier n : writeNotifiers) {
+            n.afterWrite(this, offset, bytes);
+        }
     }
 
     /** Requests in flight on this node now (tests, statistics). */

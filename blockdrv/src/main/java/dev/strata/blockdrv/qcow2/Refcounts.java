@@ -27,6 +27,8 @@ final class Refcounts {
     private long[] table;
     /** No cluster below this index is free (QEMU's free_cluster_index). */
     private long freeClusterIndex;
+    /** One past the highest cluster ever handed out: allocated clusters may not be written (and so past EOF) yet. */
+    private long allocatedEnd;
 
     Refcounts(Qcow2Header header, HostFile host, int cacheClusters) {
         this.header = header;
@@ -134,6 +136,7 @@ final class Refcounts {
             c++;
         }
         freeClusterIndex = start + n;
+        allocatedEnd = Math.max(allocatedEnd, start + n);
         return start;
     }
 
@@ -176,7 +179,7 @@ final class Refcounts {
      */
     private void growTable(long neededIdx) {
         long rbEntries = blockEntries();
-        long endCluster = (host.length() + clusterSize - 1) >>> clusterBits;
+        long endCluster = Math.max(allocatedEnd, (host.length() + clusterSize - 1) >>> clusterBits);
         long areaIdx = Math.max(table.length, (endCluster + rbEntries - 1) >>> rbShift);
         long areaStart = areaIdx << rbShift;
         long blocks = 1;

@@ -8,6 +8,7 @@ import dev.strata.blockdrv.BlockOptions;
 import dev.strata.monitor.Monitor;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,9 @@ import java.util.Map;
  * <p>One builder per machine, used from the launcher's main thread.
  */
 public final class MachineBuilder {
+
+    /** How long quit waits for cancelled jobs to wind down before closing images anyway. */
+    static final Duration JOB_STOP_TIMEOUT = Duration.ofSeconds(30);
 
     private final InputStream in;
     private final PrintStream out;
@@ -41,9 +45,12 @@ public final class MachineBuilder {
             openDrives(graph, config);
             List<DeviceLayout.Planned> devices = DeviceLayout.plan(config);
             attach(graph, config, devices);
-            machine = new StrataMachine(config, graph, devices, out, err);
+            StrataMachine m = new StrataMachine(config, graph, devices, out, err);
+            machine = m;
             checkGuests(config, machine);
             checkMonitors(config);
+            // stopped in reverse order on close: jobs end after the workloads and front ends
+            m.addService(() -> m.jobs().cancelAll(JOB_STOP_TIMEOUT));
             machine.setMonitor(Monitor.create(machine));
             return machine;
         } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package dev.strata.harness.launcher;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
+import dev.strata.jobs.JobManager;
 import dev.strata.monitor.Machine;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.RunState;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -43,6 +45,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
     private String quitReason;
     private RunState runState;
     private volatile Monitor monitor;
+    private final JobManager jobs = new JobManager();
 
     /** Something started with the machine that must be stopped with it (a workload, a socket...). */
     @FunctionalInterface
@@ -102,6 +105,15 @@ public final class StrataMachine implements Machine, AutoCloseable {
         }
     }
 
+    /** Machine parts the monitor's command modules reach by type: the job manager. */
+    @Override
+    public <T> Optional<T> lookup(Class<T> type) {
+        if (type.isInstance(jobs)) {
+            return Optional.of(type.cast(jobs));
+        }
+        return Optional.empty();
+    }
+
     /** The monitor's {@code quit}: the launcher's main thread wakes up and shuts the machine down. */
     @Override
     public void quit() {
@@ -109,6 +121,11 @@ public final class StrataMachine implements Machine, AutoCloseable {
     }
 
     // ---- launcher side ------------------------------------------------------------------------
+
+    /** The block jobs of this machine. */
+    public JobManager jobs() {
+        return jobs;
+    }
 
     /** The monitor (command registry, events, HMP interpreter) of this machine. */
     public Monitor monitor() {

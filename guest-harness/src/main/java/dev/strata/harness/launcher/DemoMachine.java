@@ -131,7 +131,7 @@ public final class DemoMachine {
     }
 
     /** The machine command line of the demo, given what this build can run. */
-    public static List<String> commandLine(Path folder, boolean withQmp, boolean withGuest) {
+    public static List<String> commandLine(Path folder, boolean withGuest) {
         StringBuilder drive = new StringBuilder("file=").append(escape(image(folder, 'E').toString()))
                 .append(",format=qcow2,if=virtio,node-name=node-E");
         String prefix = "backing.";
@@ -140,9 +140,7 @@ public final class DemoMachine {
             prefix += "backing.";
         }
         List<String> args = new ArrayList<>(List.of("-name", "strata-demo", "-drive", drive.toString()));
-        if (withQmp) {
-            args.addAll(List.of("-qmp", "unix:" + escape(qmpSocket(folder).toString()) + ",server=on,wait=off"));
-        }
+        args.addAll(List.of("-qmp", "unix:" + escape(qmpSocket(folder).toString()) + ",server=on,wait=off"));
         if (withGuest) {
             args.addAll(List.of("-guest", "drive=virtio0,rw=randrw,bs=4k,iodepth=8,offset=" + (GUEST_OFFSET >> 20)
                     + "M,size=" + ((SIZE_MIB << 20) - GUEST_OFFSET >> 20) + "M,verify=on"));
@@ -164,7 +162,7 @@ public final class DemoMachine {
     }
 
     /** The one-screen welcome of the demo machine. */
-    static String banner(Path folder, boolean withQmp, boolean withGuest, boolean withMonitor) {
+    static String banner(Path folder, boolean withGuest) {
         StringBuilder b = new StringBuilder();
         b.append("Strata demo machine\n");
         b.append("  folder:  ").append(folder).append('\n');
@@ -174,19 +172,14 @@ public final class DemoMachine {
         b.append("  virtio0: file-E.img\n");
         b.append(withGuest ? "  guest:   random 4k reads and writes, iodepth 8, verifying, on 64M-128M of virtio0\n"
                 : "  guest:   (the synthetic guest is not in this build yet)\n");
-        b.append(withQmp ? "  QMP:     " + qmpSocket(folder) + "\n" : "  QMP:     (the QMP server is not in this build yet)\n");
-        if (withMonitor) {
-            b.append("Try:\n");
-            b.append("  info block                       info block -n        info block-jobs\n");
-            b.append("  block_stream node-D 0 file-B.img (pull B and C into D; base stays B)\n");
-            b.append("  block_stream virtio0 0 file-A.img (pull B..D into E)   block_stream virtio0 (whole chain)\n");
-            b.append("  snapshot_blkdev virtio0 ").append(folder.resolve("snap.qcow2")).append(" qcow2\n");
-            b.append("  commit virtio0                   drive_mirror virtio0 ").append(folder.resolve("m.qcow2")).append(" qcow2\n");
-            b.append("  help                             quit (or Ctrl-D)\n");
-        } else {
-            b.append("The monitor is not in this build yet: the machine runs until Ctrl-C, Ctrl-D or SIGTERM.\n");
-            b.append("Inspect the images with: qemu-img info --backing-chain ").append(image(folder, 'E')).append('\n');
-        }
+        b.append("  QMP:     ").append(qmpSocket(folder)).append('\n');
+        b.append("Try:\n");
+        b.append("  info block                       info block -n        info block-jobs\n");
+        b.append("  block_stream node-D 0 file-B.img (copy C into D; D then backs onto B)\n");
+        b.append("  block_stream virtio0 0 file-A.img (pull B..D into E)   block_stream virtio0 (whole chain)\n");
+        b.append("  snapshot_blkdev virtio0 ").append(folder.resolve("snap.qcow2")).append(" qcow2\n");
+        b.append("  commit virtio0                   drive_mirror virtio0 ").append(folder.resolve("m.qcow2")).append(" qcow2\n");
+        b.append("  help                             quit (or Ctrl-D)\n");
         return b.toString();
     }
 }

@@ -21,11 +21,6 @@ final class Features {
         return false;
     }
 
-    /** The QMP server on a unix socket. */
-    static boolean qmpServer() {
-        return false;
-    }
-
     /** The synthetic guest with disk devices (device module + guest). */
     static boolean guest() {
         return false;

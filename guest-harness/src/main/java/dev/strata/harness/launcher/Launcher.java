@@ -42,11 +42,10 @@ public final class Launcher {
     /** Creates the demo chain in {@code folder} and runs the demo machine on it. */
     public int runDemo(Path folder) {
         DemoMachine.createChain(folder);
-        boolean qmp = Features.qmpServer();
         boolean guest = Features.guest();
-        MachineConfig config = new CommandLineParser().parse(DemoMachine.commandLine(folder, qmp, guest));
+        MachineConfig config = new CommandLineParser().parse(DemoMachine.commandLine(folder, guest));
         MachineBuilder builder = new MachineBuilder(in, out, err);
-        return runUntilQuit(builder, builder.build(config), DemoMachine.banner(folder, qmp, guest, true));
+        return runUntilQuit(builder, builder.build(config), DemoMachine.banner(folder, guest));
     }
 
     private int runUntilQuit(MachineBuilder builder, StrataMachine machine, String banner) {

@@ -6,6 +6,8 @@ import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.monitor.Monitor;
+import dev.strata.monitor.qmp.QmpServer;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -52,6 +54,7 @@ public final class MachineBuilder {
             // stopped in reverse order on close: jobs end after the workloads and front ends
             m.addService(() -> m.jobs().cancelAll(JOB_STOP_TIMEOUT));
             machine.setMonitor(Monitor.create(machine));
+            startQmp(m);
             return machine;
         } catch (RuntimeException e) {
             if (machine != null) {
@@ -146,11 +149,40 @@ public final class MachineBuilder {
         if (m.kind() == Endpoint.Kind.UNIX && !Features.hmpSocket()) {
             throw new UsageException(m.typed(), "HMP on a unix socket is not in this build yet (use -monitor stdio)");
         }
-        for (Endpoint q : config.qmp()) {
-            if (!Features.qmpServer()) {
-                throw new UsageException(q.typed(), "the QMP server is not in this build yet");
+    }
+
+    /** Binds every {@code -qmp} socket; with {@code wait=on} waits for the first client, as QEMU does. */
+    private void startQmp(StrataMachine m) {
+        for (Endpoint q : m.config().qmp()) {
+            QmpServer server;
+            try {
+                server = QmpServer.start(m.monitor(), q.path());
+            } catch (IOException | RuntimeException e) {
+                throw new UsageException(q.typed(), "Failed to bind socket to " + q.path() + ": " + reason(e));
+            }
+            m.addService(server::close);
+            if (q.waitForClient()) {
+                err.println("strata: " + q.typed() + ": info: waiting for connection on: unix:" + q.path() + ",server=on");
+                while (server.clientCount() == 0 && !m.isQuitRequested()) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new UsageException(q.typed(), "interrupted while waiting for a client");
+                    }
+                }
             }
         }
+    }
+
+    private static String reason(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "No such file or directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "Permission denied";
+        }
+        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
     private void checkGuests(MachineConfig config, StrataMachine machine) {

@@ -60,7 +60,7 @@ class DemoMachineTest {
     @Test
     void commandLineNamesEveryLayer() {
         DemoMachine.createChain(dir);
-        MachineConfig c = new CommandLineParser().parse(DemoMachine.commandLine(dir, false, false));
+        MachineConfig c = new CommandLineParser().parse(DemoMachine.commandLine(dir, false));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (StrataMachine m = new MachineBuilder(new ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream()),
                 new PrintStream(err)).build(c)) {

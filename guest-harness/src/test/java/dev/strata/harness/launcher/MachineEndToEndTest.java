@@ -1,0 +1,117 @@
+package dev.strata.harness.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Whole machines from real command lines, in-process, driven the way a lab script drives QEMU:
+ * the demo machine over its QMP socket, from greeting to {@code quit}.
+ */
+@Timeout(120)
+class MachineEndToEndTest {
+
+    @TempDir
+    Path dir;
+
+    /** A line-based QMP client on a unix socket. */
+    private static final class Qmp implements AutoCloseable {
+        final SocketChannel ch;
+        final BufferedReader in;
+        final OutputStream out;
+
+        Qmp(Path socket) throws Exception {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
+            out = Channels.newOutputStream(ch);
+        }
+
+        String line() throws Exception {
+            return in.readLine();
+        }
+
+        /** Sends a command and returns the first line that is not an event. */
+        String call(String json) throws Exception {
+            out.write((json + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            String l;
+            while ((l = in.readLine()) != null && l.startsWith("{\"timestamp\"")) {
+                // events may come before the reply
+            }
+            return l;
+        }
+
+        @Override
+        public void close() throws Exception {
+            ch.close();
+        }
+    }
+
+    private static void waitFor(Path p) throws InterruptedException {
+        for (int i = 0; i < 3000 && !Files.exists(p); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(Files.exists(p), p + " never appeared");
+    }
+
+    @Test
+    void demoMachineOverQmpFromGreetingToQuit() throws Exception {
+        Path folder = dir.resolve("demo");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        // stdin that never ends: the machine must end through QMP's quit, not end of input
+        java.io.PipedOutputStream keepOpen = new java.io.PipedOutputStream();
+        java.io.PipedInputStream stdin = new java.io.PipedInputStream(keepOpen);
+        CompletableFuture<Integer> status = CompletableFuture.supplyAsync(() ->
+                new Launcher(stdin, new PrintStream(out, true), new PrintStream(err, true)).runDemo(folder));
+        Path socket = DemoMachine.qmpSocket(folder);
+        waitFor(socket);
+        try (Qmp q = new Qmp(socket)) {
+            String greeting = q.line();
+            assertTrue(greeting.startsWith("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}"), greeting);
+            assertEquals("{\"return\": {}}", q.call("{\"execute\": \"qmp_capabilities\"}"));
+            String st = q.call("{\"execute\": \"query-status\"}");
+            assertTrue(st.contains("\"status\": \"running\""), st);
+            String hmp = q.call("{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info block-jobs\"}, \"id\": 7}");
+            assertTrue(hmp.contains("No active jobs\\r\\n") && hmp.contains("\"id\": 7"), hmp);
+            assertEquals("{\"return\": {}}", q.call("{\"execute\": \"quit\"}"));
+        }
+        assertEquals(0, status.get(60, TimeUnit.SECONDS), err.toString());
+        assertTrue(out.toString().contains("QMP:     " + socket), out.toString());
+        assertTrue(!Files.exists(socket), "the socket is removed on quit");
+        keepOpen.close();
+    }
+
+    @Test
+    void qmpBindFailureNamesTheOption() throws Exception {
+        Path img = dir.resolve("a.img");
+        Files.write(img, new byte[1 << 20]);
+        String qmp = "unix:" + dir.resolve("no/such/dir/q.sock") + ",server=on,wait=off";
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> new Launcher(new ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream()),
+                        new PrintStream(new ByteArrayOutputStream())).runMachine(List.of("-drive", "file=" + img + ",format=raw,if=virtio",
+                        "-qmp", qmp)));
+        assertEquals("strata: -qmp " + qmp + ": Failed to bind socket to " + dir.resolve("no/such/dir/q.sock")
+                + ": No such file or directory", e.line());
+    }
+}

@@ -1,0 +1,61 @@
+package dev.strata.device;
+
+import dev.strata.blockdrv.BlockBackend;
+import dev.strata.device.ring.RingWaitPolicy;
+
+/**
+ * How to build one guest disk: the backend it holds and the {@code -device}/{@code -drive}
+ * properties that matter to it. Immutable; start from {@link #of} and use the withers.
+ *
+ * @param backend   the drive (BlockBackend) the device holds
+ * @param id        the {@code -device ...,id=} value, or null (an anonymous device)
+ * @param rerror    read error policy ({@code rerror=}, default report)
+ * @param werror    write error policy ({@code werror=}, default enospc)
+ * @param serial    the {@code serial=} string returned by GET_ID / IDENTIFY, or null
+ * @param queueSize virtio queue size ({@code queue-size=}, power of two, default 256 as QEMU's)
+ * @param ringWait  how the device's ring threads wait for work
+ */
+public record DeviceOptions(BlockBackend backend, String id, ErrorPolicy rerror, ErrorPolicy werror,
+                            String serial, int queueSize, RingWaitPolicy ringWait) {
+
+    /** QEMU's default virtio-blk {@code queue-size}. */
+    public static final int DEFAULT_QUEUE_SIZE = 256;
+
+    public DeviceOptions {
+        if (backend == null) {
+            throw new IllegalArgumentException("a device needs a drive");
+        }
+        if (rerror == ErrorPolicy.ENOSPC) {
+            throw new IllegalArgumentException("'enospc' invalid read error action");
+        }
+        if (queueSize < 2 || queueSize > 1024 || Integer.bitCount(queueSize) != 1) {
+            throw new IllegalArgumentException("queue-size must be a power of 2 between 2 and 1024, not " + queueSize);
+        }
+    }
+
+    /** Defaults for {@code backend}: anonymous, rerror=report, werror=enospc, no serial, queue 256. */
+    public static DeviceOptions of(BlockBackend backend) {
+        return new DeviceOptions(backend, null, ErrorPolicy.DEFAULT_READ, ErrorPolicy.DEFAULT_WRITE, null,
+                DEFAULT_QUEUE_SIZE, RingWaitPolicy.BLOCKING);
+    }
+
+    public DeviceOptions withId(String newId) {
+        return new DeviceOptions(backend, newId, rerror, werror, serial, queueSize, ringWait);
+    }
+
+    public DeviceOptions withErrorPolicies(ErrorPolicy read, ErrorPolicy write) {
+        return new DeviceOptions(backend, id, read, write, serial, queueSize, ringWait);
+    }
+
+    public DeviceOptions withSerial(String newSerial) {
+        return new DeviceOptions(backend, id, rerror, werror, newSerial, queueSize, ringWait);
+    }
+
+    public DeviceOptions withQueueSize(int size) {
+        return new DeviceOptions(backend, id, rerror, werror, serial, size, ringWait);
+    }
+
+    public DeviceOptions withRingWait(RingWaitPolicy wait) {
+        return new DeviceOptions(backend, id, rerror, werror, serial, queueSize, wait);
+    }
+}

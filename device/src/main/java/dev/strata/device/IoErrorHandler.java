@@ -1,0 +1,91 @@
+package dev.strata.device;
+
+import dev.strata.blockdrv.BlockException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One device's rerror/werror logic, shared by every device model: decide the action for a failed
+ * request, set the I/O status, raise {@code BLOCK_IO_ERROR}, stop the machine, and let the
+ * request wait for {@code cont} to be retried. Mirrors QEMU's {@code blk_error_action}: the
+ * status is set before the event, and the event before the machine stops.
+ *
+ * <p>Thread safety: any request thread. {@code ioStatus} is an atomic reference; listeners are a
+ * copy-on-write list.
+ */
+public final class IoErrorHandler {
+
+    private final ErrorPolicy readPolicy;
+    private final ErrorPolicy writePolicy;
+    private final VmRunState vm;
+    private final List<DeviceEventListener> listeners;
+    private final AtomicReference<IoStatus> ioStatus = new AtomicReference<>(IoStatus.OK);
+    private BlockDevice device;
+
+    public IoErrorHandler(ErrorPolicy readPolicy, ErrorPolicy writePolicy, VmRunState vm,
+                          List<DeviceEventListener> listeners) {
+        if (readPolicy == ErrorPolicy.ENOSPC) {
+            throw new IllegalArgumentException("'enospc' invalid read error action");
+        }
+        this.readPolicy = readPolicy;
+        this.writePolicy = writePolicy;
+        this.vm = vm;
+        this.listeners = listeners == null ? new CopyOnWriteArrayList<>() : listeners;
+    }
+
+    /** Binds the device named in events; called once by the device's constructor. */
+    public void bind(BlockDevice device) {
+        this.device = device;
+    }
+
+    public ErrorPolicy readPolicy() {
+        return readPolicy;
+    }
+
+    public ErrorPolicy writePolicy() {
+        return writePolicy;
+    }
+
+    public IoStatus ioStatus() {
+        return ioStatus.get();
+    }
+
+    public void resetIoStatus() {
+        ioStatus.set(IoStatus.OK);
+    }
+
+    /**
+     * Handles a failure of a request in direction {@code op}. For STOP this sets the I/O status,
+     * raises the event and stops the machine; the caller then calls {@link #awaitRetry()} and
+     * runs the request again.
+     *
+     * @return the action taken
+     */
+    public ErrorAction handle(IoOperation op, BlockException e) {
+        ErrorPolicy policy = op == IoOperation.READ ? readPolicy : writePolicy;
+        ErrorAction action = policy.actionFor(e.kind());
+        boolean nospace = e.kind() == BlockException.Kind.NO_SPACE;
+        if (action == ErrorAction.STOP) {
+            // QEMU keeps the first error's status until cont resets it
+            ioStatus.compareAndSet(IoStatus.OK, nospace ? IoStatus.NOSPACE : IoStatus.FAILED);
+        }
+        String node = device.backend().root().nodeName();
+        for (DeviceEventListener l : listeners) {
+            l.blockIoError(device, node, op, action, nospace, e.kind().strerror());
+        }
+        if (action == ErrorAction.STOP) {
+            vm.stop(RunState.IO_ERROR);
+        }
+        return action;
+    }
+
+    /**
+     * Waits until the machine runs again so a stopped request can be retried.
+     *
+     * @return true to retry; false when the machine shut down (complete the request with an error)
+     */
+    public boolean awaitRetry() {
+        return vm.awaitRunning();
+    }
+}

@@ -29,6 +29,9 @@ public final class MachineBuilder {
     /** How long quit waits for cancelled jobs to wind down before closing images anyway. */
     static final Duration JOB_STOP_TIMEOUT = Duration.ofSeconds(30);
 
+    /** How long quit lets QMP clients receive their last replies before the sockets close. */
+    static final long QUIT_REPLY_GRACE_MS = 500;
+
     private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
@@ -160,7 +163,14 @@ public final class MachineBuilder {
             } catch (IOException | RuntimeException e) {
                 throw new UsageException(q.typed(), "Failed to bind socket to " + q.path() + ": " + reason(e));
             }
-            m.addService(server::close);
+            m.addService(() -> {
+                // A monitor's quit reply is queued just before quit() runs, and closing the server
+                // drops connections at once: give the writers a moment to send what is queued.
+                if ("quit".equals(m.quitReason()) && server.clientCount() > 0) {
+                    Thread.sleep(QUIT_REPLY_GRACE_MS);
+                }
+                server.close();
+            });
             if (q.waitForClient()) {
                 err.println("strata: " + q.typed() + ": info: waiting for connection on: unix:" + q.path() + ",server=on");
                 while (server.clientCount() == 0 && !m.isQuitRequested()) {

@@ -40,10 +40,26 @@ class MachineEndToEndTest {
         final OutputStream out;
 
         Qmp(Path socket) throws Exception {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-            ch.connect(UnixDomainSocketAddress.of(socket));
+            ch = connect(socket);
             in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
             out = Channels.newOutputStream(ch);
+        }
+
+        /** The file appears at bind, a moment before the server listens: retry briefly. */
+        private static SocketChannel connect(Path socket) throws Exception {
+            for (int attempt = 0; ; attempt++) {
+                SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+                try {
+                    c.connect(UnixDomainSocketAddress.of(socket));
+                    return c;
+                } catch (java.net.ConnectException e) {
+                    c.close();
+                    if (attempt > 500) {
+                        throw e;
+                    }
+                    Thread.sleep(20);
+                }
+            }
         }
 
         String line() throws Exception {

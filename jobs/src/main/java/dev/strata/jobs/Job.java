@@ -38,6 +38,7 @@ public abstract class Job {
     private int drainPauses;
     private boolean userPaused;
     private boolean atPausePoint;
+    private JobStatus statusBeforePause;
     private boolean busy;
     private boolean kicked;
     private boolean cancelRequested;
@@ -238,17 +239,14 @@ public abstract class Job {
             if (pauseCount == 0 || (cancelRequested && forceCancel)) {
                 return;
             }
-            JobStatus previous = status;
-            transition(previous == JobStatus.READY ? JobStatus.STANDBY : JobStatus.PAUSED);
+            statusBeforePause = status;
+            transition(status == JobStatus.READY ? JobStatus.STANDBY : JobStatus.PAUSED);
             atPausePoint = true;
             busy = false;
             manager.changed.signalAll();
-            while (pauseCount > 0 && !(cancelRequested && forceCancel)) {
+            while (atPausePoint) {
                 manager.changed.awaitUninterruptibly();
             }
-            atPausePoint = false;
-            busy = true;
-            transition(previous);
         } finally {
             manager.lock.unlock();
         }
@@ -455,6 +453,12 @@ public abstract class Job {
 
     private void kick() {
         kicked = true;
+        if (atPausePoint && (pauseCount == 0 || (cancelRequested && forceCancel))) {
+            // leave the pause now, on the resumer's thread, so the state is right when the verb returns
+            atPausePoint = false;
+            busy = true;
+            transition(statusBeforePause);
+        }
         manager.changed.signalAll();
     }
 

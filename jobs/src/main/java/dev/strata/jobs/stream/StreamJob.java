@@ -61,6 +61,8 @@ public final class StreamJob extends Job {
             l.add(n);
         }
         this.nodes = List.copyOf(l);
+        // known before the command returns, so the first query already shows it
+        setLen(target.backing() == null || target.backing() == base ? 0 : target.size());
     }
 
     public BlockNode target() {
@@ -82,8 +84,7 @@ public final class StreamJob extends Job {
         if (target.backing() == null || target.backing() == base) {
             return;  // nothing to stream: QEMU completes at once with len 0
         }
-        long len = target.size();
-        setLen(len);
+        long len = len();
         pipeline = new CopyPipeline(DEPTH, target::copyOnRead, this::addProgress);
         Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
         BlockException ignored = null;

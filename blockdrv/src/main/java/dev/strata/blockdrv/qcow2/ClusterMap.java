@@ -218,6 +218,23 @@ final class ClusterMap {
         return l2.get(fresh);
     }
 
+    /** Replaces an active L1 entry on disk (repair of COPIED flags). */
+    void setL1Entry(long l1i, long entry) {
+        if (l1i < l1.length) {
+            l1[(int) l1i] = entry;
+        }
+        host.write(header.l1TableOffset + l1i * 8, ByteBuffer.allocate(8).putLong(0, entry));
+        host.flush();
+    }
+
+    /** Replaces entry {@code index} of the L2 table at {@code l2off} (repair of COPIED flags). */
+    void setRawL2Entry(long l2off, int index, long entry) {
+        MetadataCache.Table t = l2.get(l2off);
+        t.buf.putLong(index * entryBytes, entry);
+        l2.markDirty(t);
+        l2.dependOn(refcounts.cache);
+    }
+
     private void writeL1Entry(long l1i) {
         host.write(header.l1TableOffset + l1i * 8, ByteBuffer.allocate(8).putLong(0, l1[(int) l1i]));
         host.flush();

@@ -45,6 +45,8 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
     /** Set once the header has been made safe for writing (unknown autoclear bits cleared). Guarded by lock. */
     private boolean prepared;
     private boolean closed;
+    /** Opened by a checker ({@code x-check=on}): dirty and corrupt images may be opened read-write to repair them. */
+    private boolean forCheck;
 
     private Qcow2Driver(BlockNode node, HostFile host, Qcow2Header header, BlockOptions options) {
         this.node = node;
@@ -77,20 +79,41 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
         Qcow2Header header = Qcow2Header.parse(cluster0);
         Qcow2Driver d = new Qcow2Driver(node, host, header, options);
         d.readOnly = node.isReadOnly();
+        d.forCheck = options.getBool("x-check", false);
         if (!d.readOnly) {
             d.checkWritable();
+            if ((header.incompatible & INCOMPAT_DIRTY) != 0 && !d.forCheck) {
+                d.repairDirty();
+            }
         }
         return d;
     }
 
+    /**
+     * A dirty image (lazy refcounts in use, or a crash of a program using them) gets its
+     * refcounts rebuilt before the first write, as QEMU does on a read-write open.
+     */
+    private void repairDirty() {
+        CheckResult r = Qcow2Check.run(this, Qcow2Check.Repair.ALL, m -> { });
+        if (r.corruptions() > 0 || r.checkErrors() > 0) {
+            throw BlockException.corrupt("qcow2 image '" + host.name() + "' is dirty and could not be repaired ("
+                    + r.corruptions() + " corruptions remain); run 'qemu-img check -r all'");
+        }
+        lock.lock();
+        try {
+            if ((header.incompatible & INCOMPAT_DIRTY) != 0) {
+                header.incompatible &= ~INCOMPAT_DIRTY;
+                writeHeader();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Why this image cannot be opened read-write, as a thrown error; nothing when it can. */
     private void checkWritable() {
-        if ((header.incompatible & INCOMPAT_CORRUPT) != 0) {
+        if ((header.incompatible & INCOMPAT_CORRUPT) != 0 && !forCheck) {
             throw new BlockException(BlockException.Kind.CORRUPT, "Image is corrupt; cannot be opened read/write");
-        }
-        if ((header.incompatible & INCOMPAT_DIRTY) != 0) {
-            throw BlockException.unsupported("qcow2 image '" + host.name() + "' is dirty (its refcounts may be stale);"
-                    + " repair it with 'qemu-img check -r all' or 'strata img check -r all', or open it read-only");
         }
         if (header.version < 3) {
             throw BlockException.unsupported("Writing qcow2 version 2 (compat=0.10) images is not supported by Strata;"
@@ -264,6 +287,9 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
         }
         if (prepared) {
             return;
+        }
+        if ((header.incompatible & INCOMPAT_DIRTY) != 0 && !forCheck) {
+            repairDirty();
         }
         if (header.autoclear != 0) {
             header.autoclear = 0;

@@ -103,6 +103,21 @@ final class Refcounts {
         }
     }
 
+    /** Sets the refcount of one cluster (repair); creates its refcount block if needed. */
+    void set(long cluster, long value) {
+        long block = ensureBlock(cluster >>> rbShift);
+        MetadataCache.Table t = cache.get(block);
+        write(t.buf, (int) (cluster & rbMask), value);
+        cache.markDirty(t);
+        // the free index is not lowered: during a repair, lower stored counts are not trusted yet
+    }
+
+    /** Makes allocation start at or above {@code cluster} (repair: stored refcounts below it are not trusted). */
+    void allocateFrom(long cluster) {
+        freeClusterIndex = Math.max(freeClusterIndex, cluster);
+        allocatedEnd = Math.max(allocatedEnd, cluster);
+    }
+
     /** Allocates {@code n} contiguous free clusters (first fit), sets their refcount to 1, returns the host offset. */
     long allocate(int n) {
         long first = findFree(n);

@@ -1,0 +1,107 @@
+package dev.strata.blockdrv.img;
+
+import dev.strata.blockdrv.BlockDriverFactory;
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.Buffers;
+import dev.strata.blockdrv.Chains;
+import dev.strata.blockdrv.DriverRegistry;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * {@code img convert [-f fmt] [-O raw|qcow2] [-o options] [-n] [-q] [-p] [-U] IN OUT}: copies the
+ * guest content of IN (its whole chain) into a new standalone image, skipping ranges that read
+ * as zeros so the output stays sparse. Stateless.
+ */
+final class ConvertCommand implements ImgTool.Command {
+
+    private static final int CHUNK = 2 << 20;
+
+    @Override
+    public int run(String[] argv, PrintStream out, PrintStream err) {
+        Args a = new Args(argv, 0, Set.of("f", "O", "o", "S", "t", "T", "m"), Set.of("q", "p", "n", "U", "c", "W"));
+        if (a.positional().size() != 2) {
+            throw new Args.UsageException("Expecting one input and one output file name");
+        }
+        if (a.has("c")) {
+            err.println(ImgTool.PROG + ": Compressed output (-c) is not supported by Strata");
+            return 1;
+        }
+        String in = a.positional().get(0);
+        String outFile = a.positional().get(1);
+        String fmt = a.get("O", "raw");
+        BlockDriverFactory f = DriverRegistry.standard().find(fmt);
+        if (f == null) {
+            err.println(ImgTool.PROG + ": Unknown file format '" + fmt + "'");
+            return 1;
+        }
+        if (!fmt.equals("raw") && !fmt.equals("qcow2")) {
+            err.println(ImgTool.PROG + ": Format driver '" + fmt + "' does not support image creation");
+            return 1;
+        }
+        try (OpenedImage src = OpenedImage.open(in, a.get("f"), false, a.has("U"), BlockOptions.empty())) {
+            long size = src.node.size();
+            if (!a.has("n")) {
+                BlockOptions o = a.has("o") ? BlockOptions.parse(a.get("o"), null) : BlockOptions.empty();
+                if (o.has("backing_file")) {
+                    err.println(ImgTool.PROG + ": Backing files for the output (-o backing_file, -B) are not supported by Strata");
+                    return 1;
+                }
+                try {
+                    f.create(Path.of(outFile), size, o);
+                } catch (BlockException e) {
+                    err.println(ImgTool.PROG + ": " + outFile + ": error while converting " + fmt + ": " + e.getMessage());
+                    return 1;
+                }
+            }
+            try (OpenedImage dst = OpenedImage.open(outFile, fmt, true, false, BlockOptions.empty())) {
+                if (dst.node.size() < size) {
+                    err.println(ImgTool.PROG + ": output file is smaller than input file");
+                    return 1;
+                }
+                copy(src.node, dst.node, size, a.has("n"), a.has("p") && !a.has("q") ? out : null);
+                dst.node.flush();
+            }
+        }
+        return 0;
+    }
+
+    /** Copies allocated, non-zero ranges; with {@code overwrite} (-n) zero ranges are written as zeros too. */
+    static void copy(BlockNode src, BlockNode dst, long size, boolean overwrite, PrintStream progress) {
+        ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+        long pos = 0;
+        int lastPercent = -1;
+        while (pos < size) {
+            int len = (int) Math.min(CHUNK, size - pos);
+            Chains.Allocation al = Chains.isAllocatedAbove(src, null, pos, len);
+            int n = (int) Math.min(len, al.bytes());
+            if (al.allocated()) {
+                buf.clear().limit(n);
+                src.read(pos, buf);
+                buf.flip();
+                if (!Buffers.isZero(buf)) {
+                    dst.write(pos, buf);
+                } else if (overwrite) {
+                    dst.writeZeroes(pos, n, false);
+                }
+            } else if (overwrite) {
+                dst.writeZeroes(pos, n, false);
+            }
+            pos += n;
+            if (progress != null && size > 0) {
+                int pct = (int) (pos * 100 / size);
+                if (pct != lastPercent) {
+                    progress.printf("    (%d.00/100%%)\r", pct);
+                    lastPercent = pct;
+                }
+            }
+        }
+        if (progress != null) {
+            progress.println();
+        }
+    }
+}

@@ -77,7 +77,7 @@ public final class BlkRequestParser {
                     // the previous non-header descriptor was not the last: it is data
                     dataAllWritable &= lastWritable;
                     dataAllReadable &= !lastWritable;
-                    if (out.segCount < out.segAddr.length) {
+                    if (out.segCount < Math.min(cfg.segMax(), out.segAddr.length)) {
                         out.segAddr[out.segCount] = lastAddr;
                         out.segLen[out.segCount] = (int) lastLen;
                         out.segCount++;

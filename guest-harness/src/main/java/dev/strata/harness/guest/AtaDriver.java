@@ -18,8 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * CACHE EXT. One command at a time, as the channel allows: concurrent callers queue on the channel
  * lock, so {@link #maxInFlight()} is 1.
  *
- * <p>Thread safety: any guest thread; the channel (PRD table, interrupt flag) is guarded by
- * {@code channel}.
+ * <p>Thread safety: any guest thread. {@code commandLock} is held for a whole command (PRD table set-up,
+ * issue, wait): it must not be released while the disk is still reading the PRD table, which is
+ * why it is not the lock the interrupt condition waits on. {@code irqLock} guards {@code irqPending}.
  */
 public final class AtaDriver implements GuestDisk {
 
@@ -32,8 +33,9 @@ public final class AtaDriver implements GuestDisk {
     private final GuestMemory mem;
     private final VmRunState vm;
     private final long prdTable;
-    private final ReentrantLock channel = new ReentrantLock();
-    private final Condition irq = channel.newCondition();
+    private final ReentrantLock commandLock = new ReentrantLock();
+    private final ReentrantLock irqLock = new ReentrantLock();
+    private final Condition irq = irqLock.newCondition();
     private boolean irqPending;
     private final long sectors;
     private final String model;
@@ -70,12 +72,12 @@ public final class AtaDriver implements GuestDisk {
     }
 
     private void raise() {
-        channel.lock();
+        irqLock.lock();
         try {
             irqPending = true;
             irq.signalAll();
         } finally {
-            channel.unlock();
+            irqLock.unlock();
         }
     }
 
@@ -145,7 +147,7 @@ public final class AtaDriver implements GuestDisk {
     }
 
     private IoResult transfer(AtaCommand cmd, GuestBuffer part) {
-        channel.lock();
+        commandLock.lock();
         try {
             int entries = 0;
             for (int off = 0; off < part.length(); off += PRD_CHUNK, entries++) {
@@ -158,16 +160,17 @@ public final class AtaDriver implements GuestDisk {
             }
             return command(cmd);
         } finally {
-            channel.unlock();
+            commandLock.unlock();
         }
     }
 
-    /** Issues one command and waits for its interrupt. */
+    /** Issues one command and waits for its interrupt (holding {@code commandLock} throughout). */
     private IoResult command(AtaCommand cmd) {
         if (!vm.awaitRunning() || closed) {
             return IoResult.ABORTED;
         }
-        channel.lock();
+        commandLock.lock();
+        irqLock.lock();
         try {
             irqPending = false;
             if (!disk.issue(cmd)) {
@@ -185,7 +188,8 @@ public final class AtaDriver implements GuestDisk {
             Thread.currentThread().interrupt();
             return IoResult.ABORTED;
         } finally {
-            channel.unlock();
+            irqLock.unlock();
+            commandLock.unlock();
         }
     }
 

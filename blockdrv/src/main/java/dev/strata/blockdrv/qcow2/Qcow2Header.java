@@ -238,7 +238,11 @@ final class Qcow2Header {
                     if (len >= MAX_BACKING_FORMAT) {
                         throw format("ERROR: ext_backing_format: len=" + len + " too large (>=" + MAX_BACKING_FORMAT + ")");
                     }
-                    backingFormat = new String(data, StandardCharsets.UTF_8);
+                    int n = 0;
+                    while (n < data.length && data[n] != 0) {
+                        n++;
+                    }
+                    backingFormat = new String(data, 0, n, StandardCharsets.UTF_8);
                 }
                 case EXT_FEATURE_TABLE -> {
                     for (int i = 0; i + FEATURE_ENTRY_BYTES <= data.length; i += FEATURE_ENTRY_BYTES) {
@@ -270,7 +274,11 @@ final class Qcow2Header {
         }
         byte[] name = new byte[backingFileSize];
         buf.get((int) backingFileOffset, name);
-        backingFile = new String(name, StandardCharsets.UTF_8);
+        int len = 0;
+        while (len < name.length && name[len] != 0) {
+            len++; // QEMU keeps the name as a C string: a NUL ends it
+        }
+        backingFile = new String(name, 0, len, StandardCharsets.UTF_8);
         if (backingFile.isEmpty()) {
             backingFile = null;
         }

@@ -25,8 +25,20 @@ public final class CopyPipeline {
         void copy(long offset, int bytes);
     }
 
-    /** A chunk whose copy failed. */
-    public record Failure(long offset, int bytes, BlockException error) {
+    /** A chunk whose copy failed, and whether reading the source or writing the target failed. */
+    public record Failure(long offset, int bytes, BlockException error, IoOperation operation) {
+    }
+
+    /** Thrown by a {@link Copy} to say which side failed (a bare BlockException counts as a read). */
+    public static final class SideFailure extends RuntimeException {
+        private final BlockException error;
+        private final IoOperation operation;
+
+        public SideFailure(BlockException error, IoOperation operation) {
+            super(error.getMessage(), error, false, false);
+            this.error = error;
+            this.operation = operation;
+        }
     }
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -64,10 +76,13 @@ public final class CopyPipeline {
         Failure failure = null;
         try {
             copy.copy(offset, bytes);
+        } catch (SideFailure e) {
+            failure = new Failure(offset, bytes, e.error, e.operation);
         } catch (BlockException e) {
-            failure = new Failure(offset, bytes, e);
+            failure = new Failure(offset, bytes, e, IoOperation.READ);
         } catch (RuntimeException e) {
-            failure = new Failure(offset, bytes, new BlockException(BlockException.Kind.IO, String.valueOf(e.getMessage()), e));
+            failure = new Failure(offset, bytes, new BlockException(BlockException.Kind.IO, String.valueOf(e.getMessage()), e),
+                    IoOperation.READ);
         }
         if (failure == null) {
             onDone.accept(bytes);

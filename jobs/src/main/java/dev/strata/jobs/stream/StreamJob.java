@@ -32,11 +32,11 @@ import java.util.List;
 public final class StreamJob extends Job {
 
     /** Largest chunk one copy request moves. */
-    static final int MAX_CHUNK = 1 << 20;
+    static final int MAX_CHUNK = Integer.getInteger("strata.stream.chunk", 1 << 20);
     /** Smallest chunk, used for low speed limits so progress stays smooth. */
     static final int MIN_CHUNK = 64 << 10;
     /** Copies in flight at once. */
-    static final int DEPTH = 8;
+    static final int DEPTH = Integer.getInteger("strata.stream.depth", 8);
 
     private final BlockGraph graph;
     private final BlockNode target;

@@ -1,0 +1,48 @@
+package dev.strata.jobs;
+
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.DriverRegistry;
+import java.nio.file.Path;
+
+/**
+ * Creating and opening the target image of {@code drive-mirror} / {@code drive-backup}, as QEMU
+ * does: mode {@code absolute-paths} creates (or silently re-creates) the file, with the given
+ * backing node's file as its backing file; mode {@code existing} opens what is there. The opened
+ * node is attached to {@code backing} (an already open node) rather than opening the chain again.
+ * Stateless; monitor threads.
+ */
+public final class JobTargets {
+
+    private JobTargets() {
+    }
+
+    /**
+     * @param backing the node the target's backing file names (null: none)
+     * @param existing mode {@code existing}
+     */
+    public static BlockNode createAndOpen(BlockGraph graph, String file, String format, long size, BlockNode backing,
+                                          boolean existing) {
+        DriverRegistry drivers = graph.drivers();
+        drivers.require(format);   // Unknown file format 'x'
+        if (!existing) {
+            BlockOptions create = BlockOptions.empty();
+            if (backing != null) {
+                if (!drivers.require(format).supportsBacking()) {
+                    throw BlockException.invalid("Backing file not supported for file format '" + format + "'");
+                }
+                create = create.with("backing_file", Path.of(backing.filename()).toAbsolutePath().normalize().toString())
+                        .with("backing_fmt", backing.formatName());
+            }
+            drivers.require(format).create(Path.of(file), size, create);
+        }
+        BlockOptions open = BlockOptions.empty().with("driver", format).with("file", file)
+                .with("backing", backing != null ? backing.nodeName() : "");
+        if (existing && backing == null) {
+            open = open.without("backing");
+        }
+        return graph.open(open);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.strata.jobs.backup;
+
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.jobs.JobException;
+import dev.strata.jobs.JobManager;
+import dev.strata.jobs.JobNodes;
+import dev.strata.jobs.OnError;
+
+/**
+ * Starts backup jobs: checks, then the job, then — with the source drained — the point in time
+ * ({@link BackupJob#arm}). Stateless; monitor threads.
+ */
+public final class Backup {
+
+    private Backup() {
+    }
+
+    /** Checks that {@code device} may be backed up and returns its node (busy message otherwise). */
+    public static BlockNode checkSource(BlockGraph graph, String device) {
+        BlockNode bs;
+        try {
+            bs = graph.lookup(device);
+        } catch (dev.strata.blockdrv.BlockException e) {
+            throw JobException.generic(e.getMessage());
+        }
+        JobNodes.checkNotBusy(graph, bs);
+        return bs;
+    }
+
+    /**
+     * @param onClean run when the job ends (drive-backup closes the target it opened)
+     */
+    public static BackupJob start(JobManager jobs, BlockGraph graph, String jobId, String device, BlockNode target,
+                                  String sync, long speed, OnError onSourceError, OnError onTargetError,
+                                  boolean autoFinalize, boolean autoDismiss, Runnable onClean) {
+        BlockNode source = checkSource(graph, device);
+        JobNodes.checkNotBusy(graph, target);
+        if (!sync.equals("full") && !sync.equals("top") && !sync.equals("none")) {
+            throw JobException.generic("Parameter 'sync' does not accept value '" + sync + "'");
+        }
+        String id = jobId != null ? jobId : JobNodes.defaultJobId(graph, source);
+        jobs.checkNewId(id);
+        BackupJob job = new BackupJob(id, source, target, sync, onSourceError, onTargetError, onClean, autoFinalize,
+                autoDismiss);
+        jobs.start(job, speed);
+        try (BlockNode.Drained d = source.drain()) {
+            job.arm();
+        }
+        return job;
+    }
+}

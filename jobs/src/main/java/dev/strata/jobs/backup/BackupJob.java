@@ -1,0 +1,283 @@
+package dev.strata.jobs.backup;
+
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.jobs.CopyPipeline;
+import dev.strata.jobs.ErrorAction;
+import dev.strata.jobs.IoOperation;
+import dev.strata.jobs.Job;
+import dev.strata.jobs.JobType;
+import dev.strata.jobs.OnError;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Backup (QEMU's {@code block/backup.c} with its copy-before-write filter): the target receives
+ * the disk as it was when the job started. The job copies the clusters of its set ({@code full}:
+ * all; {@code top}: those allocated in the top layer; {@code none}: none in the background), and
+ * a write notifier on the source copies a cluster's old data to the target before a guest write
+ * may change it. Each cluster is copied once: a claim (guarded by {@code lock}) makes the job and
+ * guest writers wait for each other per cluster, never copy twice.
+ *
+ * <p>Threads: body on the job thread, copies on virtual threads, the notifier on guest threads.
+ */
+public final class BackupJob extends Job {
+
+    private static final int CLUSTER = 64 << 10;
+    private static final int DEPTH = 8;
+
+    private final BlockNode source;
+    private final BlockNode target;
+    private final String sync;
+    private final OnError onSourceError;
+    private final OnError onTargetError;
+    private final Runnable onClean;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition settled = lock.newCondition();
+    private final BitSet toCopy = new BitSet();
+    private final BitSet copying = new BitSet();
+    private volatile boolean armed;
+    private volatile BlockException cbwFailure;
+    private CopyPipeline pipeline;
+    private final BlockNode.WriteNotifier notifier = new BlockNode.WriteNotifier() {
+        @Override
+        public void beforeWrite(BlockNode node, long offset, long bytes) {
+            copyBeforeWrite(offset, bytes);
+        }
+    };
+
+    public BackupJob(String id, BlockNode source, BlockNode target, String sync, OnError onSourceError,
+                     OnError onTargetError, Runnable onClean, boolean autoFinalize, boolean autoDismiss) {
+        super(id, JobType.BACKUP, autoFinalize, autoDismiss);
+        this.source = source;
+        this.target = target;
+        this.sync = sync;
+        this.onSourceError = onSourceError;
+        this.onTargetError = onTargetError;
+        this.onClean = onClean;
+    }
+
+    @Override
+    protected List<BlockNode> nodes() {
+        return List.of(source, target);
+    }
+
+    /**
+     * Fixes the point in time: called by the starter with the source drained (no guest write in
+     * flight), so every later write meets the notifier. QEMU's filter insertion shows as the
+     * {@code paused}/{@code running} pair right after {@code running}.
+     */
+    public void arm() {
+        long size = source.size();
+        int clusters = (int) ((size + CLUSTER - 1) / CLUSTER);
+        lock.lock();
+        try {
+            switch (sync) {
+                case "full", "none" -> toCopy.set(0, clusters);
+                case "top" -> {
+                    long off = 0;
+                    while (off < size) {
+                        var s = source.blockStatus(off, size - off);
+                        if (s.state().allocated()) {
+                            toCopy.set((int) (off / CLUSTER), (int) ((s.end() + CLUSTER - 1) / CLUSTER));
+                        }
+                        off = s.end();
+                    }
+                }
+                default -> throw new IllegalArgumentException("sync " + sync);
+            }
+            setLen(sync.equals("none") ? 0 : Math.min(size, (long) toCopy.cardinality() * CLUSTER));
+        } finally {
+            lock.unlock();
+        }
+        source.addWriteNotifier(notifier);
+        armed = true;
+    }
+
+    @Override
+    protected void run() {
+        while (!armed) {
+            sleep(TimeUnit.MILLISECONDS.toNanos(2));
+            if (isCancelled()) {
+                return;
+            }
+        }
+        if (target.size() < source.size()) {
+            throw BlockException.invalid("Source and target image have different sizes");
+        }
+        pipeline = new CopyPipeline(DEPTH, this::copyCluster, b -> { });
+        Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
+        int cluster = 0;
+        int clusters = (int) ((source.size() + CLUSTER - 1) / CLUSTER);
+        while (!isCancelled()) {
+            if (cbwFailure != null) {
+                throw cbwFailure;   // a point-in-time copy that missed a cluster is worthless
+            }
+            List<CopyPipeline.Failure> failed = pipeline.drainFailures();
+            if (!failed.isEmpty()) {
+                pipeline.awaitIdle();
+                failed.addAll(pipeline.drainFailures());
+                for (CopyPipeline.Failure f : failed) {
+                    OnError p = f.operation() == IoOperation.READ ? onSourceError : onTargetError;
+                    ErrorAction a = reportError(p, f.error(), f.operation());
+                    if (a == ErrorAction.REPORT) {
+                        throw f.error();
+                    }
+                    retry.add(f);
+                }
+                continue;
+            }
+            pausePoint();
+            if (!retry.isEmpty()) {
+                CopyPipeline.Failure f = retry.poll();
+                pipeline.submit(f.offset(), f.bytes());
+                continue;
+            }
+            if (sync.equals("none") || cluster >= clusters) {
+                pipeline.awaitIdle();
+                if (!pipeline.hasFailures() && retry.isEmpty()) {
+                    if (sync.equals("none")) {
+                        // QEMU's sync=none job only lives to serve copy-before-write until cancelled
+                        sleep(TimeUnit.MILLISECONDS.toNanos(50));
+                        if (cancelRequested()) {
+                            break;
+                        }
+                        continue;
+                    }
+                    break;
+                }
+                continue;
+            }
+            int next = nextToCopy(cluster);
+            if (next < 0 || next >= clusters) {
+                cluster = clusters;
+                continue;
+            }
+            cluster = next + 1;
+            pipeline.submit((long) next * CLUSTER, (int) Math.min(CLUSTER, source.size() - (long) next * CLUSTER));
+            rateLimit(CLUSTER);
+        }
+        pipeline.awaitIdle();
+    }
+
+    private int nextToCopy(int from) {
+        lock.lock();
+        try {
+            return toCopy.nextSetBit(from);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Copies one cluster if it still needs copying (the job's copy); failures are the pipeline's. */
+    private void copyCluster(long offset, int bytes) {
+        int c = (int) (offset / CLUSTER);
+        if (!claim(c)) {
+            return;
+        }
+        boolean ok = false;
+        try {
+            copyOut(offset, bytes);
+            ok = true;
+        } finally {
+            release(c, ok);
+        }
+        addProgress(bytes);
+    }
+
+    private void copyOut(long offset, int bytes) {
+        ByteBuffer buf = ByteBuffer.allocate(bytes);
+        try {
+            source.read(offset, buf);
+        } catch (BlockException e) {
+            throw new CopyPipeline.SideFailure(e, IoOperation.READ);
+        }
+        buf.flip();
+        try {
+            target.write(offset, buf);
+        } catch (BlockException e) {
+            throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
+        }
+    }
+
+    /** Guest thread, before its write: the old data of every touched cluster goes to the target first. */
+    private void copyBeforeWrite(long offset, long bytes) {
+        int first = (int) (offset / CLUSTER);
+        int last = (int) ((offset + Math.max(1, bytes) - 1) / CLUSTER);
+        for (int c = first; c <= last; c++) {
+            if (!claim(c)) {
+                continue;
+            }
+            boolean ok = false;
+            long off = (long) c * CLUSTER;
+            int n = (int) Math.min(CLUSTER, source.size() - off);
+            try {
+                copyOut(off, n);
+                ok = true;
+                if (!sync.equals("none")) {
+                    addProgress(n);
+                }
+            } catch (CopyPipeline.SideFailure e) {
+                // QEMU fails the job when copy-before-write fails; the guest write itself goes on
+                cbwFailure = (BlockException) e.getCause();
+            } finally {
+                release(c, ok);
+            }
+        }
+    }
+
+    /** Takes cluster {@code c} for copying; false when it needs none (done or not in the set). */
+    private boolean claim(int c) {
+        lock.lock();
+        try {
+            while (copying.get(c)) {
+                settled.awaitUninterruptibly();
+            }
+            if (!toCopy.get(c)) {
+                return false;
+            }
+            copying.set(c);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void release(int c, boolean copied) {
+        lock.lock();
+        try {
+            copying.clear(c);
+            if (copied) {
+                toCopy.clear(c);
+            }
+            settled.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    protected void beforePause() {
+        CopyPipeline p = pipeline;
+        if (p != null) {
+            p.awaitIdle();
+        }
+    }
+
+    @Override
+    protected void prepare() {
+        target.flush();
+    }
+
+    @Override
+    protected void clean() {
+        source.removeWriteNotifier(notifier);
+        onClean.run();
+    }
+}

@@ -1,0 +1,87 @@
+package dev.strata.jobs.bench;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Times QEMU's own {@code block-stream} on an image: starts {@code qemu-system-x86_64 -machine
+ * none} with a QMP socket, negotiates, starts the job and waits for BLOCK_JOB_COMPLETED. Talks
+ * QMP with plain strings (the jobs module has no JSON library); single-threaded.
+ */
+final class QemuStreamRunner {
+
+    private QemuStreamRunner() {
+    }
+
+    /** Nanoseconds from the block-stream command to BLOCK_JOB_COMPLETED. */
+    static long timeStream(Path top, Path workDir) throws IOException, InterruptedException {
+        Path sock = workDir.resolve("qemu-bench.qmp");
+        Files.deleteIfExists(sock);
+        Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none",
+                "-qmp", "unix:" + sock + ",server=on,wait=off",
+                "-drive", "file=" + top + ",if=none,id=drive0,format=qcow2")
+                .redirectErrorStream(true).redirectOutput(workDir.resolve("qemu-bench.log").toFile()).start();
+        try (SocketChannel ch = connect(sock, qemu)) {
+            StringBuilder in = new StringBuilder();
+            readUntil(ch, in, "\"QMP\"");
+            send(ch, "{\"execute\": \"qmp_capabilities\"}");
+            readUntil(ch, in, "\"return\"");
+            in.setLength(0);
+            long start = System.nanoTime();
+            send(ch, "{\"execute\": \"block-stream\", \"arguments\": {\"device\": \"drive0\"}}");
+            readUntil(ch, in, "BLOCK_JOB_COMPLETED");
+            long elapsed = System.nanoTime() - start;
+            if (in.toString().contains("\"error\"")) {
+                throw new IOException("QEMU's stream failed: " + in);
+            }
+            send(ch, "{\"execute\": \"quit\"}");
+            return elapsed;
+        } finally {
+            if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
+                qemu.destroyForcibly();
+            }
+        }
+    }
+
+    private static SocketChannel connect(Path sock, Process qemu) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                ch.connect(UnixDomainSocketAddress.of(sock));
+                return ch;
+            } catch (IOException e) {
+                if (!qemu.isAlive() || System.nanoTime() > deadline) {
+                    throw new IOException("cannot reach QEMU's QMP socket " + sock + ": " + e.getMessage(), e);
+                }
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    private static void send(SocketChannel ch, String json) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap((json + "\r\n").getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    private static void readUntil(SocketChannel ch, StringBuilder in, String marker) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(8192);
+        while (in.indexOf(marker) < 0) {
+            b.clear();
+            if (ch.read(b) < 0) {
+                throw new IOException("QEMU closed QMP before '" + marker + "': " + in);
+            }
+            b.flip();
+            in.append(StandardCharsets.UTF_8.decode(b));
+        }
+    }
+}

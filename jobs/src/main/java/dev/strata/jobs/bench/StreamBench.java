@@ -1,0 +1,234 @@
+package dev.strata.jobs.bench;
+
+import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.Chains;
+import dev.strata.blockdrv.DriverRegistry;
+import dev.strata.jobs.JobManager;
+import dev.strata.jobs.JobStatus;
+import dev.strata.jobs.stream.Stream;
+import dev.strata.jobs.stream.StreamJob;
+import dev.strata.jobs.stream.StreamRequest;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Random;
+
+/**
+ * Stream benchmark: a 3-layer qcow2 chain (64 KiB clusters; base ~50 % allocated, middle ~20 %,
+ * top ~10 %, in 1 MiB runs at random places), streamed into the top (a) by Strata, (b) by QEMU
+ * 7.2's {@code block-stream} on an identical copy, and (c) a plain read/write copy of the same
+ * number of bytes, all in one run; then a 1 TiB chain holding 64 MiB of data streamed by Strata.
+ *
+ * <p>Usage: {@code StreamBench [workdir] [sizeGiB]}; prints throughputs and ratios.
+ */
+public final class StreamBench {
+
+    private static final long MIB = 1 << 20;
+
+    private StreamBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        // -Dreps=N repetitions (default 3); the medians are reported
+        Path dir = Path.of(args.length > 0 ? args[0] : "target/stream-bench").toAbsolutePath();
+        long size = (args.length > 1 ? Long.parseLong(args[1]) : 1) << 30;
+        Files.createDirectories(dir);
+        System.out.printf("chain: %d MiB virtual, qcow2, 64 KiB clusters, layers 50%%/20%%/10%% allocated in 1 MiB runs%n", size >> 20);
+        buildChain(dir, size, new double[] {0.5, 0.2, 0.1}, 1 << 20, 42);
+        long toCopy = bytesToStream(dir.resolve("L2.qcow2"));
+        System.out.printf("bytes to copy into the top: %d MiB%n", toCopy >> 20);
+        int reps = Integer.getInteger("reps", 3);
+        long[] qemuRuns = new long[reps];
+        long[] strataRuns = new long[reps];
+        long[] copyRuns = new long[reps];
+        for (int r = 0; r < reps; r++) {
+            // each contender starts from a fresh copy of the top, no dirty pages pending and a warm cache
+            Path qemuTop = freshTop(dir, "top-qemu.qcow2");
+            qemuRuns[r] = QemuStreamRunner.timeStream(qemuTop, dir);
+            Path strataTop = freshTop(dir, "top-strata.qcow2");
+            strataRuns[r] = timeStrata(strataTop);
+            settle(dir);
+            copyRuns[r] = plainCopy(dir.resolve("L0.qcow2"), dir.resolve("plain-copy.bin"), toCopy);
+            System.out.printf("run %d: strata %.3f s, qemu %.3f s, plain copy %.3f s%n", r + 1,
+                    strataRuns[r] / 1e9, qemuRuns[r] / 1e9, copyRuns[r] / 1e9);
+        }
+        long strataNs = median(strataRuns);
+        long qemuNs = median(qemuRuns);
+        long copyNs = median(copyRuns);
+        System.out.println("medians of " + reps + " runs:");
+        double strata = rate(toCopy, strataNs);
+        double qemu = rate(toCopy, qemuNs);
+        double copy = rate(toCopy, copyNs);
+        System.out.printf("strata stream : %8.3f s  %8.1f MiB/s copied  (%8.1f MiB/s of virtual size)%n", strataNs / 1e9, strata, rate(size, strataNs));
+        System.out.printf("qemu 7.2      : %8.3f s  %8.1f MiB/s copied  (%8.1f MiB/s of virtual size)%n", qemuNs / 1e9, qemu, rate(size, qemuNs));
+        System.out.printf("plain copy    : %8.3f s  %8.1f MiB/s%n", copyNs / 1e9, copy);
+        System.out.printf("ratio strata/qemu = %.2f (target >= 2.0); strata/plain copy = %.0f%% (target >= 50%%)%n",
+                strata / qemu, 100 * strata / copy);
+
+        Path big = dir.resolve("tib");
+        Files.createDirectories(big);
+        buildSparseChain(big, 1L << 40, 64 * MIB);
+        settle(big);
+        long tibNs = timeStrata(big.resolve("L2.qcow2"));
+        System.out.printf("1 TiB virtual chain with 64 MiB allocated: streamed in %.3f s (target < 5 s)%n", tibNs / 1e9);
+    }
+
+    private static long median(long[] v) {
+        long[] c = v.clone();
+        java.util.Arrays.sort(c);
+        return c[c.length / 2];
+    }
+
+    private static Path freshTop(Path dir, String name) throws IOException, InterruptedException {
+        Path p = dir.resolve(name);
+        Files.copy(dir.resolve("L2.qcow2"), p, StandardCopyOption.REPLACE_EXISTING);
+        settle(dir);
+        return p;
+    }
+
+    /** Writes back dirty pages (so no contender pays for another's writeback) and warms the cache. */
+    private static void settle(Path dir) throws IOException, InterruptedException {
+        new ProcessBuilder("sync").inheritIO().start().waitFor();
+        warm(dir);
+    }
+
+    private static double rate(long bytes, long ns) {
+        return bytes / (double) MIB / (ns / 1e9);
+    }
+
+    /** Layers L0 (base) .. L2 (top); each allocates {@code fill[i]} of the disk in runs of {@code run} bytes. */
+    static void buildChain(Path dir, long size, double[] fill, int run, long seed) {
+        Random rnd = new Random(seed);
+        byte[] data = new byte[run];
+        for (int i = 0; i < fill.length; i++) {
+            Path p = dir.resolve("L" + i + ".qcow2");
+            BlockOptions o = BlockOptions.empty().with("cluster_size", "65536");
+            if (i > 0) {
+                o = o.with("backing_file", "L" + (i - 1) + ".qcow2").with("backing_fmt", "qcow2");
+            }
+            DriverRegistry.standard().require("qcow2").create(p, size, o);
+            BlockGraph g = new BlockGraph();
+            BlockNode n = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", p.toString()));
+            long runs = size / run;
+            for (long r = 0; r < runs; r++) {
+                if (rnd.nextDouble() < fill[i]) {
+                    rnd.nextBytes(data);
+                    n.write(r * run, ByteBuffer.wrap(data));
+                }
+            }
+            n.flush();
+            g.closeAll();
+        }
+    }
+
+    /** A chain of {@code size} virtual bytes holding {@code data} bytes in total, spread over three layers. */
+    static void buildSparseChain(Path dir, long size, long data) {
+        Random rnd = new Random(7);
+        byte[] buf = new byte[(int) MIB];
+        long[] share = {data / 2, data / 4, data / 4};
+        for (int i = 0; i < 3; i++) {
+            Path p = dir.resolve("L" + i + ".qcow2");
+            BlockOptions o = BlockOptions.empty().with("cluster_size", "65536");
+            if (i > 0) {
+                o = o.with("backing_file", "L" + (i - 1) + ".qcow2").with("backing_fmt", "qcow2");
+            }
+            DriverRegistry.standard().require("qcow2").create(p, size, o);
+            BlockGraph g = new BlockGraph();
+            BlockNode n = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", p.toString()));
+            for (long done = 0; done < share[i]; done += MIB) {
+                rnd.nextBytes(buf);
+                n.write(rnd.nextLong(size / MIB) * MIB, ByteBuffer.wrap(buf));
+            }
+            n.flush();
+            g.closeAll();
+        }
+    }
+
+    /** Bytes allocated below the top and not hidden by it: what a whole-chain stream copies. */
+    static long bytesToStream(Path top) {
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode t = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", top.toString()).with("read-only", "on"));
+            long total = 0;
+            long off = 0;
+            while (off < t.size()) {
+                var own = t.blockStatus(off, t.size() - off);
+                if (own.state().allocated()) {
+                    off = own.end();
+                    continue;
+                }
+                Chains.Allocation a = Chains.isAllocatedAbove(t.backing(), null, off, own.length());
+                if (a.allocated()) {
+                    total += a.bytes();
+                }
+                off += a.bytes();
+            }
+            return total;
+        } finally {
+            g.closeAll();
+        }
+    }
+
+    static long timeStrata(Path top) {
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode root = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", top.toString()));
+            g.createBackend("drive0", root, BlockBackend.CacheMode.WRITEBACK);
+            JobManager jobs = new JobManager();
+            long start = System.nanoTime();
+            StreamJob job = Stream.start(jobs, g, StreamRequest.of("drive0", "drive0", null, 0));
+            if (!job.awaitStatus(JobStatus.NULL, Duration.ofMinutes(30))) {
+                throw new IllegalStateException("stream did not finish");
+            }
+            long ns = System.nanoTime() - start;
+            if (root.backing() != null) {
+                throw new IllegalStateException("stream failed: " + job.error());
+            }
+            return ns;
+        } finally {
+            g.closeAll();
+        }
+    }
+
+    /** Reads {@code bytes} from {@code src} and writes them to a new file, 1 MiB at a time. */
+    static long plainCopy(Path src, Path dst, long bytes) throws IOException {
+        long start = System.nanoTime();
+        try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
+             FileChannel out = FileChannel.open(dst, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.allocate((int) MIB);
+            long done = 0;
+            while (done < bytes) {
+                buf.clear();
+                if (in.read(buf, done % Math.max(MIB, in.size() - MIB)) <= 0) {
+                    break;
+                }
+                buf.flip();
+                done += buf.remaining();
+                out.write(buf);
+            }
+        }
+        return System.nanoTime() - start;
+    }
+
+    /** Reads every image once so each contender starts with the same (warm) page cache. */
+    private static void warm(Path dir) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate((int) MIB);
+        try (var files = Files.list(dir)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".qcow2")).toList()) {
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                    while (ch.read(buf) > 0) {
+                        buf.clear();
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package dev.strata.jobs.commit;
+
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.Chains;
+import dev.strata.jobs.CopyPipeline;
+import dev.strata.jobs.ErrorAction;
+import dev.strata.jobs.IoOperation;
+import dev.strata.jobs.Job;
+import dev.strata.jobs.JobNodes;
+import dev.strata.jobs.JobType;
+import dev.strata.jobs.OnError;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Intermediate commit (QEMU's {@code block/commit.c}): copies what the layers {@code top} down
+ * to (not including) {@code base} hold into {@code base}, then points the layer above
+ * {@code top} at {@code base} and drops the committed layers. The guest never reads what is
+ * written into base during the job (the layers above still hide it), so the copies need no
+ * serialisation against guest writes, which only reach the active layer. Progress {@code len}
+ * is the virtual size.
+ *
+ * <p>Threads: body on the job thread; fields final or job-thread only.
+ */
+public final class CommitJob extends Job {
+
+    private static final int CHUNK = 1 << 20;
+    private static final int DEPTH = 8;
+
+    private final BlockGraph graph;
+    private final BlockNode overlay;
+    private final BlockNode top;
+    private final BlockNode base;
+    private final String backingFile;
+    private final OnError onError;
+    private final boolean baseWasReadOnly;
+    private final List<BlockNode> nodes;
+    private CopyPipeline pipeline;
+
+    CommitJob(String id, BlockGraph graph, BlockNode overlay, BlockNode top, BlockNode base, String backingFile,
+              OnError onError, boolean autoFinalize, boolean autoDismiss, boolean baseWasReadOnly) {
+        super(id, JobType.COMMIT, autoFinalize, autoDismiss);
+        this.graph = graph;
+        this.overlay = overlay;
+        this.top = top;
+        this.base = base;
+        this.backingFile = backingFile;
+        this.onError = onError;
+        this.baseWasReadOnly = baseWasReadOnly;
+        List<BlockNode> l = new ArrayList<>();
+        for (BlockNode n = top; n != null && n != base; n = n.backing()) {
+            l.add(n);
+        }
+        l.add(base);
+        this.nodes = List.copyOf(l);
+        setLen(top.size());
+    }
+
+    @Override
+    protected List<BlockNode> nodes() {
+        return nodes;
+    }
+
+    @Override
+    protected void run() {
+        long len = len();
+        if (base.size() < len) {
+            throw BlockException.invalid("Top and base image sizes differ: base is smaller than top");
+        }
+        pipeline = new CopyPipeline(DEPTH, this::copy, this::addProgress);
+        long offset = 0;
+        BlockException ignored = null;
+        java.util.ArrayDeque<CopyPipeline.Failure> retry = new java.util.ArrayDeque<>();
+        while (!isCancelled()) {
+            List<CopyPipeline.Failure> failed = pipeline.drainFailures();
+            if (!failed.isEmpty()) {
+                pipeline.awaitIdle();
+                failed.addAll(pipeline.drainFailures());
+                for (CopyPipeline.Failure f : failed) {
+                    ErrorAction a = reportError(onError, f.error(), f.operation());
+                    if (a == ErrorAction.REPORT) {
+                        throw f.error();
+                    }
+                    if (a == ErrorAction.STOP) {
+                        retry.add(f);
+                    } else {
+                        ignored = ignored != null ? ignored : f.error();
+                        addProgress(f.bytes());
+                    }
+                }
+                continue;
+            }
+            if (!retry.isEmpty()) {
+                pausePoint();
+                if (isCancelled()) {
+                    break;
+                }
+                CopyPipeline.Failure f = retry.poll();
+                pipeline.submit(f.offset(), f.bytes());
+                continue;
+            }
+            if (offset >= len) {
+                pipeline.awaitIdle();
+                if (!pipeline.hasFailures()) {
+                    break;
+                }
+                continue;
+            }
+            pausePoint();
+            Chains.Allocation a = Chains.isAllocatedAbove(top, base, offset, len - offset);
+            if (a.allocated()) {
+                int n = (int) Math.min(a.bytes(), chunkFor(64 << 10, CHUNK));
+                pipeline.submit(offset, n);
+                offset += n;
+                rateLimit(n);
+            } else {
+                addProgress(a.bytes());
+                offset += a.bytes();
+            }
+        }
+        pipeline.awaitIdle();
+        if (ignored != null && !isCancelled()) {
+            throw ignored;
+        }
+    }
+
+    private void copy(long offset, int bytes) {
+        ByteBuffer buf = ByteBuffer.allocate(bytes);
+        try {
+            top.read(offset, buf);
+        } catch (BlockException e) {
+            throw new CopyPipeline.SideFailure(e, IoOperation.READ);
+        }
+        buf.flip();
+        try {
+            base.write(offset, buf);
+        } catch (BlockException e) {
+            throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
+        }
+    }
+
+    @Override
+    protected void beforePause() {
+        CopyPipeline p = pipeline;
+        if (p != null) {
+            p.awaitIdle();
+        }
+    }
+
+    @Override
+    protected void prepare() {
+        base.flush();
+        List<BlockNode> dropped = new ArrayList<>();
+        for (BlockNode n = top; n != null && n != base; n = n.backing()) {
+            dropped.add(n);
+        }
+        try (BlockNode.Drained d = overlay.drain()) {
+            String name = backingFile != null ? backingFile : Path.of(base.filename()).toAbsolutePath().normalize().toString();
+            overlay.changeBackingFile(name, base.formatName());
+            overlay.replaceBacking(base);
+        }
+        JobNodes.closeUnreferenced(graph, dropped);
+    }
+
+    @Override
+    protected void clean() {
+        if (baseWasReadOnly) {
+            try (BlockNode.Drained d = base.drain()) {
+                base.setReadOnly(true);
+            }
+        }
+    }
+}

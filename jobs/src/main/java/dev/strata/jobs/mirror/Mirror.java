@@ -1,0 +1,92 @@
+package dev.strata.jobs.mirror;
+
+import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.jobs.Job;
+import dev.strata.jobs.JobException;
+import dev.strata.jobs.JobManager;
+import dev.strata.jobs.JobNodes;
+import dev.strata.jobs.JobType;
+import dev.strata.jobs.commit.Commit;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Starts mirror jobs ({@code drive-mirror} after the target is opened, {@code blockdev-mirror})
+ * with QEMU's checks. On complete the drive is switched onto the target; the old top (and any
+ * layer nothing else uses) leaves the graph. Stateless; monitor threads.
+ */
+public final class Mirror {
+
+    private Mirror() {
+    }
+
+    /**
+     * Checks that {@code device} can be mirrored and returns its root node: QEMU's "Need a root
+     * block node" while a stream or mirror filter would sit on top, else the busy message.
+     */
+    public static BlockNode checkSource(BlockGraph graph, String device) {
+        BlockNode bs;
+        try {
+            bs = graph.lookup(device);
+        } catch (dev.strata.blockdrv.BlockException e) {
+            throw JobException.generic(e.getMessage());
+        }
+        String why = bs.blocker();
+        if (why != null && (why.endsWith(": stream") || why.endsWith(": mirror"))) {
+            throw JobException.generic("Need a root block node");
+        }
+        JobNodes.checkNotBusy(graph, bs);
+        return bs;
+    }
+
+    public static MirrorJob start(JobManager jobs, BlockGraph graph, MirrorRequest r) {
+        BlockNode source = checkSource(graph, r.device());
+        BlockNode target = graph.node(r.target());
+        if (target == null) {
+            throw JobException.generic("Cannot find device='' nor node-name='" + r.target() + "'");
+        }
+        long g = r.granularity() == 0 ? 64 << 10 : r.granularity();
+        if (g < 512 || g > (64L << 20)) {
+            throw JobException.generic("Parameter 'granularity' expects a value in range [512B, 64MB]");
+        }
+        if (Long.bitCount(g) != 1) {
+            throw JobException.generic("Parameter 'granularity' expects a power of 2");
+        }
+        JobNodes.checkNotBusy(graph, target);
+        BlockBackend backend = JobNodes.backendAttachedTo(graph, source);
+        if (backend == null) {
+            throw JobException.generic("Need a root block node");
+        }
+        String sync = r.sync();
+        if (sync.equals("top") && source.backing() == null) {
+            sync = "full";
+        }
+        String id = r.jobId() != null ? r.jobId() : backend.name();
+        jobs.checkNewId(id);
+        String mode = sync;
+        MirrorJob.InitialDirt dirt = switch (mode) {
+            case "full" -> bitmap -> Commit.markAllocatedAbove(source, null, bitmap);
+            case "top" -> bitmap -> Commit.markAllocatedAbove(source, source.backing(), bitmap);
+            case "none" -> bitmap -> { };
+            default -> throw JobException.generic("Parameter 'sync' does not accept value '" + mode + "'");
+        };
+        List<BlockNode> oldChain = new ArrayList<>();
+        for (BlockNode n = source; n != null; n = n.backing()) {
+            oldChain.add(n);
+        }
+        MirrorJob.Pivot pivot = () -> {
+            backend.replaceRoot(target);
+            JobNodes.closeUnreferenced(graph, oldChain);
+        };
+        MirrorJob job = new MirrorJob(id, JobType.MIRROR, backend, source, target, List.of(source, target), (int) g, dirt,
+                r.onSourceError(), r.onTargetError(), pivot, r.autoFinalize(), r.autoDismiss());
+        try {
+            return jobs.start(job, r.speed());
+        } catch (JobException e) {
+            job.abandonUnstarted();
+            throw e;
+        }
+    }
+}

@@ -32,10 +32,13 @@ public final class VmRunState {
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final List<Runnable> resumeHooks = new CopyOnWriteArrayList<>();
     private RunState state;
+    /** Mirror of {@code state} for the per-request fast path (written under {@code lock}). */
+    private volatile boolean running;
 
     /** A machine in {@code initial} state: RUNNING, or PRELAUNCH for {@code -S}. */
     public VmRunState(RunState initial) {
         this.state = initial;
+        this.running = initial == RunState.RUNNING;
     }
 
     public void addListener(Listener l) {
@@ -64,7 +67,7 @@ public final class VmRunState {
     }
 
     public boolean isRunning() {
-        return state() == RunState.RUNNING;
+        return running;
     }
 
     /**
@@ -101,6 +104,7 @@ public final class VmRunState {
             }
             previous = state;
             state = RunState.RUNNING;
+            running = true;
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -119,6 +123,7 @@ public final class VmRunState {
             }
             previous = state;
             state = RunState.SHUTDOWN;
+            running = false;
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -133,6 +138,7 @@ public final class VmRunState {
                 return false;
             }
             state = to;
+            running = to == RunState.RUNNING;
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -154,6 +160,9 @@ public final class VmRunState {
      * @return true when running, false when shut down
      */
     public boolean awaitRunning() {
+        if (running) {
+            return true; // every guest request passes here: no lock while the machine runs
+        }
         lock.lock();
         try {
             while (state != RunState.RUNNING && state != RunState.SHUTDOWN) {

@@ -2,8 +2,8 @@ package dev.strata.device.ring;
 
 import com.lmax.disruptor.BatchEventProcessor;
 import com.lmax.disruptor.BatchEventProcessorBuilder;
-import com.lmax.disruptor.BlockingWaitStrategy;
 import com.lmax.disruptor.ExceptionHandler;
+import com.lmax.disruptor.LiteBlockingWaitStrategy;
 import com.lmax.disruptor.PhasedBackoffWaitStrategy;
 import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.WaitStrategy;
@@ -72,7 +72,8 @@ public final class RequestRing implements AvailRing, AutoCloseable {
 
     private static WaitStrategy waitStrategy(RingWaitPolicy p) {
         return switch (p) {
-            case BLOCKING -> new BlockingWaitStrategy();
+            // "lite": a publisher signals only when the consumer really sleeps, not on every publish
+            case BLOCKING -> new LiteBlockingWaitStrategy();
             case SPIN_THEN_BLOCK -> PhasedBackoffWaitStrategy.withLock(20, 100, TimeUnit.MICROSECONDS);
         };
     }

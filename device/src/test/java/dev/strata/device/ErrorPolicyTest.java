@@ -1,0 +1,39 @@
+package dev.strata.device;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.strata.blockdrv.BlockException;
+import org.junit.jupiter.api.Test;
+
+class ErrorPolicyTest {
+
+    @Test
+    void shouldParseQemuValuesAndRefuseEnospcForReads() {
+        assertEquals(ErrorPolicy.STOP, ErrorPolicy.parse("stop", true));
+        assertEquals(ErrorPolicy.ENOSPC, ErrorPolicy.parse("enospc", false));
+        BlockException e = assertThrows(BlockException.class, () -> ErrorPolicy.parse("enospc", true));
+        assertEquals("'enospc' invalid read error action", e.getMessage());
+        e = assertThrows(BlockException.class, () -> ErrorPolicy.parse("bogus", false));
+        assertEquals("'bogus' invalid write error action", e.getMessage());
+    }
+
+    @Test
+    void shouldMapKindsToActions() {
+        assertEquals(ErrorAction.STOP, ErrorPolicy.ENOSPC.actionFor(BlockException.Kind.NO_SPACE));
+        assertEquals(ErrorAction.REPORT, ErrorPolicy.ENOSPC.actionFor(BlockException.Kind.IO));
+        assertEquals(ErrorAction.IGNORE, ErrorPolicy.IGNORE.actionFor(BlockException.Kind.IO));
+        assertEquals(ErrorAction.STOP, ErrorPolicy.STOP.actionFor(BlockException.Kind.IO));
+        assertEquals(ErrorAction.REPORT, ErrorPolicy.REPORT.actionFor(BlockException.Kind.NO_SPACE));
+    }
+
+    @Test
+    void statsShouldRenderLikeQemu() {
+        BlockStats s = new IoAccounting().snapshot();
+        assertEquals("virtio0: rd_bytes=0 wr_bytes=0 rd_operations=0 wr_operations=0 flush_operations=0 "
+                + "wr_total_time_ns=0 rd_total_time_ns=0 flush_total_time_ns=0 rd_merged=0 wr_merged=0 idle_time_ns=0",
+                s.hmpLine("virtio0"));
+        assertEquals(false, s.asQmpMap().containsKey("idle_time_ns"), "no idle time before the first I/O");
+        assertEquals("unmap_operations", s.asQmpMap().keySet().iterator().next());
+    }
+}

@@ -27,6 +27,15 @@ public final class JobTargets {
                                           boolean existing) {
         DriverRegistry drivers = graph.drivers();
         drivers.require(format);   // Unknown file format 'x'
+        Path wanted = Path.of(file).toAbsolutePath().normalize();
+        for (BlockNode n : graph.nodesNewestFirst()) {
+            String f = n.filename();
+            if (f != null && !f.isEmpty() && Path.of(f).toAbsolutePath().normalize().equals(wanted)) {
+                // never re-create an image this machine has open (QEMU's image lock says the same)
+                throw new BlockException(BlockException.Kind.BUSY, "Failed to get \"write\" lock\n"
+                        + "Is another process using the image [" + file + "]?");
+            }
+        }
         if (!existing) {
             BlockOptions create = BlockOptions.empty();
             if (backing != null) {

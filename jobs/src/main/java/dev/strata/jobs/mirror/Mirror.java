@@ -42,6 +42,11 @@ public final class Mirror {
     }
 
     public static MirrorJob start(JobManager jobs, BlockGraph graph, MirrorRequest r) {
+        return start(jobs, graph, r, false);
+    }
+
+    /** @param ownsTarget close the target when the job ends without switching the drive to it (drive-mirror opened it) */
+    public static MirrorJob start(JobManager jobs, BlockGraph graph, MirrorRequest r, boolean ownsTarget) {
         BlockNode source = checkSource(graph, r.device());
         BlockNode target = graph.node(r.target());
         if (target == null) {
@@ -76,9 +81,22 @@ public final class Mirror {
         for (BlockNode n = source; n != null; n = n.backing()) {
             oldChain.add(n);
         }
-        MirrorJob.Pivot pivot = () -> {
-            backend.replaceRoot(target);
-            JobNodes.closeUnreferenced(graph, oldChain);
+        MirrorJob.Pivot pivot = new MirrorJob.Pivot() {
+            private boolean pivoted;
+
+            @Override
+            public void pivot() {
+                backend.replaceRoot(target);
+                pivoted = true;
+                JobNodes.closeUnreferenced(graph, oldChain);
+            }
+
+            @Override
+            public void clean() {
+                if (ownsTarget && !pivoted) {
+                    graph.close(target);
+                }
+            }
         };
         MirrorJob job = new MirrorJob(id, JobType.MIRROR, backend, source, target, List.of(source, target), (int) g, dirt,
                 r.onSourceError(), r.onTargetError(), pivot, r.autoFinalize(), r.autoDismiss());

@@ -116,7 +116,7 @@ public final class MirrorJob extends Job {
         }
         initial.mark(bitmap);
         updateLen();
-        pipeline = new CopyPipeline(DEPTH, this::copy, this::addProgress);
+        pipeline = new CopyPipeline(DEPTH, this::copy, b -> { });
         while (!isCancelled()) {
             if (handleFailures()) {
                 continue;
@@ -163,6 +163,7 @@ public final class MirrorJob extends Job {
     }
 
     private void updateLen() {
+        // offset + what is left (exact whenever the bitmap is clean, e.g. at READY)
         setLen(offset() + bitmap.dirtyBytes() + bitmap.inFlightBytes());
     }
 
@@ -200,6 +201,7 @@ public final class MirrorJob extends Job {
         } catch (BlockException e) {
             throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
         }
+        addProgress(bytes);   // before finish: once the bitmap is clean, offset must already be final
         bitmap.finish(run, false);
     }
 

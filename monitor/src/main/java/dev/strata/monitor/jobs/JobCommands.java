@@ -36,6 +36,7 @@ public final class JobCommands implements CommandModule {
         registerJobVerbs(r, jobs);
         r.addCompletionSource(CompletionKind.JOB, m -> jobs.jobsNewestFirst().stream().map(Job::id).toList());
         StreamCommands.register(r, machine, jobs);
+        BlockJobStarters.register(r, machine, jobs);
     }
 
     /** Runs {@code body}, turning job errors into the monitor's errors. */

@@ -1,0 +1,265 @@
+package dev.strata.monitor.jobs;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.jobs.JobException;
+import dev.strata.jobs.JobManager;
+import dev.strata.jobs.JobTargets;
+import dev.strata.jobs.OnError;
+import dev.strata.jobs.backup.Backup;
+import dev.strata.jobs.commit.Commit;
+import dev.strata.jobs.commit.CommitRequest;
+import dev.strata.jobs.mirror.Mirror;
+import dev.strata.jobs.mirror.MirrorRequest;
+import dev.strata.monitor.Args;
+import dev.strata.monitor.Command;
+import dev.strata.monitor.CommandRegistry;
+import dev.strata.monitor.CompletionKind;
+import dev.strata.monitor.Json;
+import dev.strata.monitor.Machine;
+import dev.strata.monitor.Param;
+
+/**
+ * {@code block-commit}, {@code drive-mirror} / {@code blockdev-mirror} / HMP {@code drive_mirror},
+ * {@code drive-backup} / {@code blockdev-backup} / HMP {@code drive_backup}. Handlers run on
+ * monitor threads.
+ */
+final class BlockJobStarters {
+
+    private static final String[] ON_ERROR = StreamCommands.ON_ERROR;
+    private static final String[] SYNC = {"top", "full", "none", "incremental", "bitmap"};
+
+    private BlockJobStarters() {
+    }
+
+    static void register(CommandRegistry r, Machine machine, JobManager jobs) {
+        r.register(Command.qmp("block-commit")
+                .params(Param.optStr("job-id"), Param.str("device"), Param.optStr("base-node"), Param.optStr("base"),
+                        Param.optStr("top-node"), Param.optStr("top"), Param.optStr("backing-file"), Param.optInt("speed"),
+                        Param.optEnum("on-error", ON_ERROR), Param.optStr("filter-node-name"),
+                        Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
+                .help("commit the data of a part of a backing chain into a lower image")
+                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                    Commit.start(jobs, ctx.machine().graph(), new CommitRequest(a.str("job-id", null), a.str("device"),
+                            a.str("base-node", null), a.str("base", null), a.str("top-node", null), a.str("top", null),
+                            a.str("backing-file", null), a.integer("speed", 0), onError(a, "on-error"),
+                            a.bool("auto-finalize", true), a.bool("auto-dismiss", true)));
+                    return null;
+                }))
+                .build());
+
+        r.register(Command.qmp("drive-mirror")
+                .params(Param.optStr("job-id"), Param.str("device"), Param.str("target"), Param.optStr("format"),
+                        Param.optStr("node-name"), Param.optStr("replaces"), Param.enumOf("sync", SYNC),
+                        Param.optEnum("mode", "existing", "absolute-paths"), Param.optInt("speed"), Param.optInt("granularity"),
+                        Param.optInt("buf-size"), Param.optEnum("on-source-error", ON_ERROR),
+                        Param.optEnum("on-target-error", ON_ERROR), Param.optBool("unmap"),
+                        Param.optEnum("copy-mode", "background", "write-blocking"),
+                        Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
+                .help("start mirroring a drive to a new or existing image file")
+                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                    driveMirror(jobs, ctx.machine().graph(), a);
+                    return null;
+                }))
+                .hmp("drive_mirror", "reuse:-n,full:-f,device:B,target:s,format:s?", "[-n] [-f] device target [format]")
+                .hmpArgs(a -> {
+                    ObjectNode q = Json.object();
+                    q.put("device", a.str("device"));
+                    q.put("target", a.str("target"));
+                    if (a.has("format")) {
+                        q.put("format", a.str("format"));
+                    }
+                    q.put("sync", a.bool("full", false) ? "full" : "top");
+                    q.put("mode", a.bool("reuse", false) ? "existing" : "absolute-paths");
+                    q.put("unmap", true);
+                    return q;
+                })
+                .complete("target", CompletionKind.FILE)
+                .build());
+
+        r.register(Command.qmp("blockdev-mirror")
+                .params(Param.optStr("job-id"), Param.str("device"), Param.str("target"), Param.optStr("replaces"),
+                        Param.enumOf("sync", SYNC), Param.optInt("speed"), Param.optInt("granularity"), Param.optInt("buf-size"),
+                        Param.optEnum("on-source-error", ON_ERROR), Param.optEnum("on-target-error", ON_ERROR),
+                        Param.optStr("filter-node-name"), Param.optEnum("copy-mode", "background", "write-blocking"),
+                        Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
+                .help("start mirroring a drive to an existing node")
+                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                    checkMirrorOptions(a);
+                    Mirror.start(jobs, ctx.machine().graph(), mirrorRequest(a, a.str("target")));
+                    return null;
+                }))
+                .build());
+
+        r.register(Command.qmp("drive-backup")
+                .params(Param.optStr("job-id"), Param.str("device"), Param.enumOf("sync", SYNC), Param.optInt("speed"),
+                        Param.optStr("bitmap"), Param.optEnum("bitmap-mode", "on-success", "never", "always"),
+                        Param.optBool("compress"), Param.optEnum("on-source-error", ON_ERROR),
+                        Param.optEnum("on-target-error", ON_ERROR), Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"),
+                        Param.optStr("filter-node-name"), Param.optAny("x-perf"), Param.str("target"), Param.optStr("format"),
+                        Param.optEnum("mode", "existing", "absolute-paths"))
+                .help("start a point-in-time copy of a drive to a new or existing image file")
+                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                    driveBackup(jobs, ctx.machine().graph(), a);
+                    return null;
+                }))
+                .hmp("drive_backup", "reuse:-n,full:-f,compress:-c,device:B,target:s,format:s?",
+                        "[-n] [-f] [-c] device target [format]")
+                .hmpArgs(a -> {
+                    ObjectNode q = Json.object();
+                    q.put("device", a.str("device"));
+                    q.put("target", a.str("target"));
+                    if (a.has("format")) {
+                        q.put("format", a.str("format"));
+                    }
+                    q.put("sync", a.bool("full", false) ? "full" : "top");
+                    q.put("mode", a.bool("reuse", false) ? "existing" : "absolute-paths");
+                    q.put("compress", a.bool("compress", false));
+                    return q;
+                })
+                .complete("target", CompletionKind.FILE)
+                .build());
+
+        r.register(Command.qmp("blockdev-backup")
+                .params(Param.optStr("job-id"), Param.str("device"), Param.enumOf("sync", SYNC), Param.optInt("speed"),
+                        Param.optStr("bitmap"), Param.optEnum("bitmap-mode", "on-success", "never", "always"),
+                        Param.optBool("compress"), Param.optEnum("on-source-error", ON_ERROR),
+                        Param.optEnum("on-target-error", ON_ERROR), Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"),
+                        Param.optStr("filter-node-name"), Param.optAny("x-perf"), Param.str("target"))
+                .help("start a point-in-time copy of a drive to an existing node")
+                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                    BlockGraph g = ctx.machine().graph();
+                    checkBackupOptions(a);
+                    BlockNode target = g.node(a.str("target"));
+                    if (target == null) {
+                        throw JobException.generic("Cannot find device='" + a.str("target") + "' nor node-name='" + a.str("target") + "'");
+                    }
+                    startBackup(jobs, g, a, target, () -> { });
+                    return null;
+                }))
+                .build());
+
+        HmpCommit.register(r);
+    }
+
+    private static OnError onError(Args a, String name) {
+        return OnError.parse(a.str(name, "report"), name);
+    }
+
+    private static void checkMirrorOptions(Args a) {
+        String sync = a.str("sync");
+        if (sync.equals("incremental") || sync.equals("bitmap")) {
+            throw JobException.generic("Sync mode '" + sync + "' not supported");
+        }
+        if (a.str("copy-mode", "background").equals("write-blocking")) {
+            throw JobException.generic("copy-mode 'write-blocking' is not supported by Strata (background only)");
+        }
+        if (a.has("replaces")) {
+            throw JobException.generic("'replaces' is not supported by Strata");
+        }
+        if (a.integer("buf-size", 0) < 0) {
+            throw JobException.generic("Parameter 'buf-size' expects a non-negative value");
+        }
+    }
+
+    private static MirrorRequest mirrorRequest(Args a, String targetNode) {
+        return new MirrorRequest(a.str("job-id", null), a.str("device"), targetNode, a.str("sync"), a.integer("speed", 0),
+                a.integer("granularity", 0), onError(a, "on-source-error"), onError(a, "on-target-error"),
+                a.bool("auto-finalize", true), a.bool("auto-dismiss", true));
+    }
+
+    /** QEMU's {@code qmp_drive_mirror}: checks the source, creates or opens the target, starts the job. */
+    private static void driveMirror(JobManager jobs, BlockGraph g, Args a) {
+        checkMirrorOptions(a);
+        BlockNode source = Mirror.checkSource(g, a.str("device"));
+        String sync = a.str("sync");
+        if (sync.equals("top") && source.backing() == null) {
+            sync = "full";
+        }
+        boolean existing = a.str("mode", "absolute-paths").equals("existing");
+        String format = a.str("format", existing ? null : source.formatName());
+        BlockNode backing = switch (sync) {
+            case "top" -> source.backing();
+            case "none" -> source;
+            default -> null;
+        };
+        BlockNode target = openTarget(g, a.str("target"), format, source.size(), backing, existing, a.str("node-name", null));
+        try {
+            ObjectNode q = a.toJson();
+            q.put("sync", sync);
+            Mirror.start(jobs, g, mirrorRequest(Args.trusted(q), target.nodeName()), true);
+        } catch (RuntimeException e) {
+            g.close(target);
+            throw e;
+        }
+    }
+
+    private static BlockNode openTarget(BlockGraph g, String file, String format, long size, BlockNode backing,
+                                        boolean existing, String nodeName) {
+        if (existing && !java.nio.file.Files.exists(java.nio.file.Path.of(file))) {
+            throw JobException.generic("Could not open '" + file + "': No such file or directory");
+        }
+        if (existing && format == null) {
+            format = probe(g, file);
+        }
+        try {
+            return JobTargets.createAndOpen(g, file, format, size, backing, existing);
+        } catch (BlockException e) {
+            throw JobException.generic(e.getMessage());
+        }
+    }
+
+    private static String probe(BlockGraph g, String file) {
+        BlockNode n = g.open(dev.strata.blockdrv.BlockOptions.empty().with("file", file).with("read-only", "on")
+                .with("backing", ""));
+        String f = n.formatName();
+        g.close(n);
+        return f;
+    }
+
+    private static void checkBackupOptions(Args a) {
+        String sync = a.str("sync");
+        if (sync.equals("incremental") || sync.equals("bitmap")) {
+            if (!a.has("bitmap")) {
+                throw JobException.generic("must provide a valid bitmap name for '" + sync + "' sync mode");
+            }
+            throw JobException.generic("Bitmap '" + a.str("bitmap") + "' could not be found");
+        }
+        if (a.has("bitmap")) {
+            throw JobException.generic("Bitmap '" + a.str("bitmap") + "' could not be found");
+        }
+    }
+
+    /** QEMU's {@code qmp_drive_backup}: the target gets the source's backing file for {@code sync=top}. */
+    private static void driveBackup(JobManager jobs, BlockGraph g, Args a) {
+        checkBackupOptions(a);
+        BlockNode source = dev.strata.jobs.backup.Backup.checkSource(g, a.str("device"));
+        String sync = a.str("sync");
+        if (sync.equals("top") && source.backing() == null) {
+            sync = "full";
+        }
+        boolean existing = a.str("mode", "absolute-paths").equals("existing");
+        String format = a.str("format", existing ? null : source.formatName());
+        BlockNode backing = sync.equals("top") ? source.backing() : sync.equals("none") ? source : null;
+        BlockNode target = openTarget(g, a.str("target"), format, source.size(), backing, existing, null);
+        try {
+            ObjectNode q = a.toJson();
+            q.put("sync", sync);
+            startBackup(jobs, g, Args.trusted(q), target, () -> g.close(target));
+        } catch (RuntimeException e) {
+            g.close(target);
+            throw e;
+        }
+    }
+
+    private static void startBackup(JobManager jobs, BlockGraph g, Args a, BlockNode target, Runnable onClean) {
+        if (a.bool("compress", false)) {
+            throw JobException.generic("Compression is not supported for this drive " + target.nodeName());
+        }
+        Backup.start(jobs, g, a.str("job-id", null), a.str("device"), target, a.str("sync"), a.integer("speed", 0),
+                onError(a, "on-source-error"), onError(a, "on-target-error"), a.bool("auto-finalize", true),
+                a.bool("auto-dismiss", true), onClean);
+    }
+}

@@ -131,7 +131,7 @@ public final class DemoMachine {
     }
 
     /** The machine command line of the demo, given what this build can run. */
-    public static List<String> commandLine(Path folder, boolean withGuest) {
+    public static List<String> commandLine(Path folder) {
         StringBuilder drive = new StringBuilder("file=").append(escape(image(folder, 'E').toString()))
                 .append(",format=qcow2,if=virtio,node-name=node-E");
         String prefix = "backing.";
@@ -141,10 +141,8 @@ public final class DemoMachine {
         }
         List<String> args = new ArrayList<>(List.of("-name", "strata-demo", "-drive", drive.toString()));
         args.addAll(List.of("-qmp", "unix:" + escape(qmpSocket(folder).toString()) + ",server=on,wait=off"));
-        if (withGuest) {
-            args.addAll(List.of("-guest", "drive=virtio0,rw=randrw,bs=4k,iodepth=8,offset=" + (GUEST_OFFSET >> 20)
-                    + "M,size=" + ((SIZE_MIB << 20) - GUEST_OFFSET >> 20) + "M,verify=on"));
-        }
+        args.addAll(List.of("-guest", "drive=virtio0,rw=randrw,bs=4k,iodepth=8,offset=" + (GUEST_OFFSET >> 20)
+                + "M,size=" + ((SIZE_MIB << 20) - GUEST_OFFSET >> 20) + "M,verify=on"));
         return args;
     }
 
@@ -162,7 +160,7 @@ public final class DemoMachine {
     }
 
     /** The one-screen welcome of the demo machine. */
-    static String banner(Path folder, boolean withGuest) {
+    static String banner(Path folder) {
         StringBuilder b = new StringBuilder();
         b.append("Strata demo machine\n");
         b.append("  folder:  ").append(folder).append('\n');
@@ -170,8 +168,7 @@ public final class DemoMachine {
                 .append(SIZE_MIB).append(" MiB; nodes node-A .. node-E)\n");
         b.append("  data:    layer A at 0-8M, B at 8-16M, C 16-24M, D 24-32M, E 32-40M; all write 40-41M (E shows)\n");
         b.append("  virtio0: file-E.img\n");
-        b.append(withGuest ? "  guest:   random 4k reads and writes, iodepth 8, verifying, on 64M-128M of virtio0\n"
-                : "  guest:   (the synthetic guest is not in this build yet)\n");
+        b.append("  guest:   random 4k reads and writes, iodepth 8, verifying, on 64M-128M of virtio0\n");
         b.append("  QMP:     ").append(qmpSocket(folder)).append('\n');
         b.append("Try:\n");
         b.append("  info block                       info block -n        info block-jobs\n");

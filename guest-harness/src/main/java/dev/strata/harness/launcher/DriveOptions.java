@@ -1,5 +1,7 @@
 package dev.strata.harness.launcher;
 
+import dev.strata.blockdrv.BlockException;
+import dev.strata.device.ErrorPolicy;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -51,8 +53,8 @@ final class DriveOptions {
             throw new UsageException(typed, "invalid cache option");
         }
         boolean readOnly = OptionText.bool(o.getOrDefault("readonly", o.getOrDefault("read-only", "off")), "read-only", typed);
-        ErrorPolicy rerror = ErrorPolicy.parse(o.getOrDefault("rerror", "report"), false, typed);
-        ErrorPolicy werror = ErrorPolicy.parse(o.getOrDefault("werror", "enospc"), true, typed);
+        ErrorPolicy rerror = policy(o.getOrDefault("rerror", ErrorPolicy.DEFAULT_READ.optionValue()), true, typed);
+        ErrorPolicy werror = policy(o.getOrDefault("werror", ErrorPolicy.DEFAULT_WRITE.optionValue()), false, typed);
         String media = o.getOrDefault("media", "disk");
         if (!media.equals("disk")) {
             throw new UsageException(typed, media.equals("cdrom") ? "media=cdrom is not supported (Strata has disks only)"
@@ -93,6 +95,14 @@ final class DriveOptions {
             b.put("cache.direct", "on");
         }
         return b;
+    }
+
+    private static ErrorPolicy policy(String value, boolean forRead, String typed) {
+        try {
+            return ErrorPolicy.parse(value, forRead);
+        } catch (BlockException e) {
+            throw new UsageException(typed, e.getMessage());
+        }
     }
 
     private static DriveInterface iface(String word, String typed) {

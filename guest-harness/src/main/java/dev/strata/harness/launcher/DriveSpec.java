@@ -1,5 +1,6 @@
 package dev.strata.harness.launcher;
 
+import dev.strata.device.ErrorPolicy;
 import java.util.Map;
 
 /**

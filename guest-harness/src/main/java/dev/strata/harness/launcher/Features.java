@@ -11,18 +11,8 @@ final class Features {
     private Features() {
     }
 
-    /** The HMP monitor on stdio (the interpreter from the monitor module, a line console here). */
-    static boolean hmpStdio() {
-        return true;
-    }
-
     /** HMP on a unix socket. */
     static boolean hmpSocket() {
-        return false;
-    }
-
-    /** The synthetic guest with disk devices (device module + guest). */
-    static boolean guest() {
         return false;
     }
 }

@@ -15,6 +15,9 @@ import java.util.List;
  */
 public final class Launcher {
 
+    /** Exit status when the guest's verification found damaged data. */
+    public static final int EXIT_VERIFY_FAILED = 3;
+
     private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
@@ -42,10 +45,9 @@ public final class Launcher {
     /** Creates the demo chain in {@code folder} and runs the demo machine on it. */
     public int runDemo(Path folder) {
         DemoMachine.createChain(folder);
-        boolean guest = Features.guest();
-        MachineConfig config = new CommandLineParser().parse(DemoMachine.commandLine(folder, guest));
+        MachineConfig config = new CommandLineParser().parse(DemoMachine.commandLine(folder));
         MachineBuilder builder = new MachineBuilder(in, out, err);
-        return runUntilQuit(builder, builder.build(config), DemoMachine.banner(folder, guest));
+        return runUntilQuit(builder, builder.build(config), DemoMachine.banner(folder));
     }
 
     private int runUntilQuit(MachineBuilder builder, StrataMachine machine, String banner) {
@@ -66,7 +68,8 @@ public final class Launcher {
             if (why != null && why.startsWith("terminating")) {
                 err.println("strata: " + why);
             }
-            return 0;
+            machine.close();
+            return machine.verifyFailed() ? EXIT_VERIFY_FAILED : 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;

@@ -5,6 +5,13 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.device.BlockDevice;
+import dev.strata.device.DeviceOptions;
+import dev.strata.device.GuestMemory;
+import dev.strata.device.Peripherals;
+import dev.strata.device.RunState;
+import dev.strata.device.VmRunState;
+import dev.strata.harness.guest.Guest;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.qmp.QmpServer;
 import java.io.IOException;
@@ -18,9 +25,10 @@ import java.util.Map;
 /**
  * Assembles a {@link StrataMachine} from a {@link MachineConfig}: opens {@code -blockdev} nodes and
  * {@code -drive} images into one {@link BlockGraph}, creates a backend per drive, plugs disks into
- * devices, then starts the guest, the job manager and the monitors. A failure closes what was
- * already opened and becomes one {@link UsageException} naming the option that caused it, the way
- * QEMU reports {@code -drive file=x: Could not open 'x': No such file or directory}.
+ * virtio-blk or IDE devices in QEMU's order, attaches the synthetic guest and starts its
+ * workloads, then the monitor and its QMP sockets. A failure closes what was already opened and
+ * becomes one {@link UsageException} naming the option that caused it, the way QEMU reports
+ * {@code -drive file=x: Could not open 'x': No such file or directory}.
  *
  * <p>One builder per machine, used from the launcher's main thread.
  */
@@ -28,9 +36,10 @@ public final class MachineBuilder {
 
     /** How long quit waits for cancelled jobs to wind down before closing images anyway. */
     static final Duration JOB_STOP_TIMEOUT = Duration.ofSeconds(30);
-
     /** How long quit lets QMP clients receive their last replies before the sockets close. */
     static final long QUIT_REPLY_GRACE_MS = 500;
+    /** Guest memory below the per-workload buffers: the guest heap starts at 1 MiB, queues and rings. */
+    static final long BASE_GUEST_MEMORY = 32L << 20;
 
     private final InputStream in;
     private final PrintStream out;
@@ -43,22 +52,32 @@ public final class MachineBuilder {
     }
 
     public StrataMachine build(MachineConfig config) {
+        checkMonitors(config);
         BlockGraph graph = new BlockGraph();
         StrataMachine machine = null;
         try {
             openBlockdevs(graph, config);
             openDrives(graph, config);
-            List<DeviceLayout.Planned> devices = DeviceLayout.plan(config);
-            attach(graph, config, devices);
-            StrataMachine m = new StrataMachine(config, graph, devices, out, err);
+            List<DeviceLayout.Planned> plan = DeviceLayout.plan(config);
+            VmRunState vm = new VmRunState(config.startPaused() ? RunState.PRELAUNCH : RunState.RUNNING);
+            GuestMemory memory = guestMemory(config, plan.size());
+            Peripherals devices = new Peripherals(vm, memory);
+            Guest guest = new Guest(vm, memory);
+            StrataMachine m = new StrataMachine(config, graph, vm, devices, guest, out, err);
             machine = m;
-            checkGuests(config, machine);
-            checkMonitors(config);
-            // stopped in reverse order on close: jobs end after the workloads and front ends
+            // services stop in reverse order: QMP, workloads (with their summary), jobs, devices
+            m.addService(() -> {
+                guest.close();
+                vm.shutdown();
+                devices.close();
+            });
             m.addService(() -> m.jobs().cancelAll(JOB_STOP_TIMEOUT));
-            machine.setMonitor(Monitor.create(machine));
+            m.addService(() -> Workloads.stop(m, out, err));
+            attach(graph, config, plan, m);
+            Workloads.start(m, err);
+            m.setMonitor(Monitor.create(m));
             startQmp(m);
-            return machine;
+            return m;
         } catch (RuntimeException e) {
             if (machine != null) {
                 machine.close();
@@ -66,6 +85,16 @@ public final class MachineBuilder {
                 graph.closeAll();
             }
             throw e;
+        }
+    }
+
+    /**
+     * Starts the front ends that read the terminal (the HMP console on stdio); called by the
+     * launcher after it printed what it wanted to print first.
+     */
+    public void startFrontEnds(StrataMachine machine) {
+        if (machine.config().monitor().kind() == Endpoint.Kind.STDIO) {
+            new LineConsole(machine.monitor().hmp(), in, out, machine).start();
         }
     }
 
@@ -106,25 +135,39 @@ public final class MachineBuilder {
         return o;
     }
 
-    private static void attach(BlockGraph graph, MachineConfig config, List<DeviceLayout.Planned> devices) {
-        for (DeviceLayout.Planned p : devices) {
-            BlockBackend b = graph.backend(p.drive());
-            if (b == null) {
-                // -device drive=NODE on a -blockdev node: QEMU gives the device an anonymous
-                // backend that info block lists under the node's name
-                BlockNode node = graph.node(p.drive());
-                String typed = config.devices().stream().filter(d -> d.drive().equals(p.drive()))
-                        .map(DeviceSpec::typed).findFirst().orElse("-device");
-                if (node == null) {
-                    throw new UsageException(typed, "Property 'drive' can't find value '" + p.drive() + "'");
-                }
-                try {
+    /** Enough guest memory for every device's queue and every workload's buffers. */
+    private static GuestMemory guestMemory(MachineConfig config, int deviceCount) {
+        long bytes = BASE_GUEST_MEMORY + (2L << 20) * deviceCount;
+        for (GuestSpec g : config.guests()) {
+            bytes += (long) g.workload().blockSize() * g.workload().ioDepth() + (2L << 20);
+        }
+        try {
+            return GuestMemory.allocate(bytes);
+        } catch (IllegalArgumentException | OutOfMemoryError e) {
+            throw new UsageException(null, "the guest needs " + (bytes >> 20) + " MiB of memory for its workloads' buffers "
+                    + "(bs x iodepth), more than Strata can give it; use a smaller bs or iodepth");
+        }
+    }
+
+    private static void attach(BlockGraph graph, MachineConfig config, List<DeviceLayout.Planned> plan, StrataMachine m) {
+        for (DeviceLayout.Planned p : plan) {
+            try {
+                BlockBackend b = graph.backend(p.drive());
+                if (b == null) {
+                    // -device drive=NODE on a -blockdev node: QEMU gives the device an anonymous
+                    // backend that info block lists under the node's name
+                    BlockNode node = graph.node(p.drive());
+                    if (node == null) {
+                        throw new UsageException(p.typed(), "Property 'drive' can't find value '" + p.drive() + "'");
+                    }
                     b = graph.createBackend(p.drive(), node, blockdevCache(config, p.drive()));
-                } catch (BlockException e) {
-                    throw new UsageException(typed, e.getMessage());
                 }
+                DeviceOptions o = DeviceOptions.of(b).withId(p.qdevId()).withErrorPolicies(p.rerror(), p.werror());
+                BlockDevice d = p.virtio() ? m.devices().createVirtioBlk(o) : m.devices().createIdeHd(o, p.fromDrive());
+                m.guest().attach(d);
+            } catch (BlockException | IllegalArgumentException e) {
+                throw new UsageException(p.typed(), e.getMessage());
             }
-            b.setAttachedTo(p.qomPath());
         }
     }
 
@@ -136,17 +179,7 @@ public final class MachineBuilder {
         return new BlockBackend.CacheMode(true, bo.getBool("cache.direct", false), bo.getBool("cache.no-flush", false));
     }
 
-    /**
-     * Starts the front ends the command line asked for (the HMP console on stdio for now); called
-     * by the launcher after it printed what it wanted to print first.
-     */
-    public void startFrontEnds(StrataMachine machine) {
-        if (machine.config().monitor().kind() == Endpoint.Kind.STDIO) {
-            new LineConsole(machine.monitor().hmp(), in, out, machine).start();
-        }
-    }
-
-    /** Front ends this build does not have yet fail here, before anything runs. */
+    /** Front ends this build does not have yet fail here, before anything is opened. */
     private static void checkMonitors(MachineConfig config) {
         Endpoint m = config.monitor();
         if (m.kind() == Endpoint.Kind.UNIX && !Features.hmpSocket()) {
@@ -193,17 +226,5 @@ public final class MachineBuilder {
             return "Permission denied";
         }
         return e.getMessage() == null ? e.toString() : e.getMessage();
-    }
-
-    private void checkGuests(MachineConfig config, StrataMachine machine) {
-        for (GuestSpec g : config.guests()) {
-            if (g.drive() != null && machine.devices().stream().noneMatch(p -> p.drive().equals(g.drive())
-                    || g.drive().equals(p.qdevId()))) {
-                throw new UsageException(g.typed(), "no disk device is attached to drive '" + g.drive() + "'");
-            }
-            if (!Features.guest()) {
-                throw new UsageException(g.typed(), "the synthetic guest is not in this build yet");
-            }
-        }
     }
 }

@@ -3,7 +3,13 @@ package dev.strata.harness.launcher;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
+import dev.strata.device.BlockDevice;
+import dev.strata.device.BlockStats;
+import dev.strata.device.Peripherals;
+import dev.strata.device.VmRunState;
+import dev.strata.harness.guest.Guest;
 import dev.strata.jobs.JobManager;
+import dev.strata.monitor.DeviceStats;
 import dev.strata.monitor.Machine;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.RunState;
@@ -20,32 +26,35 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A running Strata machine: the block graph with its backends, the disk devices, the guest's
- * workloads, the job manager and the monitors, as {@link MachineBuilder} assembled them.
+ * A running Strata machine: the block graph with its backends, the disk devices, the synthetic
+ * guest and its workloads, the job manager and the monitor, as {@link MachineBuilder} assembled
+ * them. It is the monitor's {@link Machine}.
  *
  * <p>Life cycle: built and started by the builder; {@link #awaitQuit} blocks the launcher's main
  * thread until {@code quit}, end of input on a stdio monitor, or SIGTERM/SIGINT calls
  * {@link #requestQuit}; {@link #close} then stops everything in reverse start order and flushes
- * and closes the images. Thread safety: {@link #requestQuit} and {@link #close} may be called from
- * any thread (monitor sessions, signal handlers); the quit flag is guarded by {@code lock}, the
- * service list is only appended during building and read once by {@code close}.
+ * and closes the images. Thread safety: every method may be called from any thread (monitor
+ * sessions, signal handlers). The quit flag is guarded by {@code lock}; the run state lives in
+ * {@link VmRunState} (its own lock); services are a copy-on-write list appended while building.
  */
 public final class StrataMachine implements Machine, AutoCloseable {
 
     private final MachineConfig config;
     private final BlockGraph graph;
-    private final List<DeviceLayout.Planned> devices;
+    private final VmRunState vm;
+    private final Peripherals devices;
+    private final Guest guest;
+    private final JobManager jobs = new JobManager();
     private final PrintStream out;
     private final PrintStream err;
     private final List<Service> services = new CopyOnWriteArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition quitSignalled = lock.newCondition();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Monitor monitor;
+    private volatile boolean verifyFailed;
     private boolean quitRequested;
     private String quitReason;
-    private RunState runState;
-    private volatile Monitor monitor;
-    private final JobManager jobs = new JobManager();
 
     /** Something started with the machine that must be stopped with it (a workload, a socket...). */
     @FunctionalInterface
@@ -53,13 +62,15 @@ public final class StrataMachine implements Machine, AutoCloseable {
         void stop() throws Exception;
     }
 
-    StrataMachine(MachineConfig config, BlockGraph graph, List<DeviceLayout.Planned> devices, PrintStream out, PrintStream err) {
+    StrataMachine(MachineConfig config, BlockGraph graph, VmRunState vm, Peripherals devices, Guest guest,
+                  PrintStream out, PrintStream err) {
         this.config = config;
         this.graph = graph;
-        this.devices = List.copyOf(devices);
+        this.vm = vm;
+        this.devices = devices;
+        this.guest = guest;
         this.out = out;
         this.err = err;
-        this.runState = config.startPaused() ? RunState.PRELAUNCH : RunState.RUNNING;
     }
 
     // ---- Machine (what the monitor sees) ----------------------------------------------------
@@ -71,47 +82,25 @@ public final class StrataMachine implements Machine, AutoCloseable {
 
     @Override
     public RunState runState() {
-        lock.lock();
-        try {
-            return runState;
-        } finally {
-            lock.unlock();
+        String name = vm.state().qapiName();
+        for (RunState s : RunState.values()) {
+            if (s.qapiName().equals(name)) {
+                return s;
+            }
         }
+        return RunState.INTERNAL_ERROR;
     }
 
     /** Pauses the guest's vCPUs; block jobs keep running, as in QEMU. */
     @Override
     public void stop() {
-        lock.lock();
-        try {
-            if (runState == RunState.RUNNING) {
-                runState = RunState.PAUSED;
-            }
-        } finally {
-            lock.unlock();
-        }
+        vm.stop(dev.strata.device.RunState.PAUSED);
     }
 
-    /** Starts or resumes the guest's vCPUs ({@code -S} machines start here). */
+    /** Starts or resumes the guest's vCPUs ({@code -S} machines start here); resets device I/O status. */
     @Override
     public void cont() {
-        lock.lock();
-        try {
-            if (runState == RunState.PAUSED || runState == RunState.PRELAUNCH || runState == RunState.IO_ERROR) {
-                runState = RunState.RUNNING;
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Machine parts the monitor's command modules reach by type: the job manager. */
-    @Override
-    public <T> Optional<T> lookup(Class<T> type) {
-        if (type.isInstance(jobs)) {
-            return Optional.of(type.cast(jobs));
-        }
-        return Optional.empty();
+        vm.cont();
     }
 
     /** The monitor's {@code quit}: the launcher's main thread wakes up and shuts the machine down. */
@@ -120,11 +109,58 @@ public final class StrataMachine implements Machine, AutoCloseable {
         requestQuit("quit");
     }
 
+    @Override
+    public Optional<DeviceStats> deviceStats(String backend) {
+        BlockDevice d = devices.byDrive(backend);
+        return d == null ? Optional.empty() : Optional.of(toMonitor(d.stats()));
+    }
+
+    @Override
+    public String ioStatus(String backend) {
+        BlockDevice d = devices.byDrive(backend);
+        return d == null ? "ok" : d.ioStatus().qapiName();
+    }
+
+    /** Machine parts the monitor's command modules reach by type: jobs, run state, devices, guest. */
+    @Override
+    public <T> Optional<T> lookup(Class<T> type) {
+        for (Object part : new Object[] {jobs, vm, devices, guest}) {
+            if (type.isInstance(part)) {
+                return Optional.of(type.cast(part));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static DeviceStats toMonitor(BlockStats s) {
+        return new DeviceStats(s.rdBytes(), s.wrBytes(), s.unmapBytes(),
+                s.rdOperations(), s.wrOperations(), s.flushOperations(), s.unmapOperations(),
+                s.rdTotalTimeNs(), s.wrTotalTimeNs(), s.flushTotalTimeNs(), s.unmapTotalTimeNs(),
+                s.failedRdOperations(), s.failedWrOperations(), s.failedFlushOperations(), s.failedUnmapOperations(),
+                s.invalidRdOperations(), s.invalidWrOperations(), s.invalidFlushOperations(), s.invalidUnmapOperations(),
+                s.rdMerged(), s.wrMerged(), s.unmapMerged(), s.wrHighestOffset(), s.idleTimeNs());
+    }
+
     // ---- launcher side ------------------------------------------------------------------------
 
-    /** The block jobs of this machine. */
+    public MachineConfig config() {
+        return config;
+    }
+
     public JobManager jobs() {
         return jobs;
+    }
+
+    public VmRunState vm() {
+        return vm;
+    }
+
+    public Peripherals devices() {
+        return devices;
+    }
+
+    public Guest guest() {
+        return guest;
     }
 
     /** The monitor (command registry, events, HMP interpreter) of this machine. */
@@ -136,15 +172,6 @@ public final class StrataMachine implements Machine, AutoCloseable {
         this.monitor = m;
     }
 
-    public MachineConfig config() {
-        return config;
-    }
-
-    /** The disk devices, in creation order. */
-    public List<DeviceLayout.Planned> devices() {
-        return devices;
-    }
-
     public List<BlockBackend> backends() {
         return graph.backends();
     }
@@ -154,7 +181,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
         services.add(s);
     }
 
-    /** Asks the launcher's main thread to shut the machine down; idempotent. */
+    /** Asks the launcher's main thread to shut the machine down; idempotent, first reason wins. */
     public void requestQuit(String reason) {
         lock.lock();
         try {
@@ -218,8 +245,9 @@ public final class StrataMachine implements Machine, AutoCloseable {
     }
 
     /**
-     * Stops services newest first (workloads print their verification summaries as they stop),
-     * then flushes and closes every image. Safe to call twice; the second call does nothing.
+     * Stops services newest first (front ends, then workloads with their verification summary,
+     * then jobs, then devices), then flushes and closes every image. Safe to call twice; the
+     * second call does nothing.
      */
     @Override
     public void close() {
@@ -227,12 +255,6 @@ public final class StrataMachine implements Machine, AutoCloseable {
             return;
         }
         requestQuit("close");
-        lock.lock();
-        try {
-            runState = RunState.SHUTDOWN;
-        } finally {
-            lock.unlock();
-        }
         List<Service> l = new ArrayList<>(services);
         Collections.reverse(l);
         for (Service s : l) {
@@ -251,6 +273,15 @@ public final class StrataMachine implements Machine, AutoCloseable {
         }
         graph.closeAll();
         out.flush();
+    }
+
+    /** True once the guest's verification found a block that is not what it must be. */
+    public boolean verifyFailed() {
+        return verifyFailed;
+    }
+
+    void markVerifyFailed() {
+        verifyFailed = true;
     }
 
     public boolean isClosed() {

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Machines assembled in-process from real command lines over real (raw) image files. */
-@Timeout(60)
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MachineBuilderTest {
 
     @TempDir
@@ -73,6 +73,41 @@ class MachineBuilderTest {
             assertSame(g.node("disk1"), g.backend("disk1").root());
             assertEquals("f1", g.node("disk1").file().nodeName());
         }
+    }
+
+    @Test
+    void verifyingGuestOnRawAndQcow2DisksFindsNothingLost() throws Exception {
+        Path a = raw("a.img", 16 << 20);
+        Path q = dir.resolve("q.qcow2");
+        dev.strata.blockdrv.DriverRegistry.standard().require("qcow2").create(q, 16 << 20, BlockOptions.empty());
+        StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio", "-drive", "file=" + q + ",format=qcow2,if=ide",
+                "-guest", "drive=virtio0,rw=randrw,bs=4k,iodepth=8,verify=on",
+                "-guest", "drive=ide0-hd0,rw=randwrite,bs=8k,iodepth=1,verify=on", "-nodefaults");
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (m.guest().workloads().stream().anyMatch(w -> w.result().writes() < 50) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+        } finally {
+            m.close();
+        }
+        String o = out.toString();
+        assertTrue(o.contains("guest verify: virtio0: verified ") && o.contains("guest verify: ide0-hd0: verified "), o);
+        assertEquals(2, o.lines().filter(l -> l.contains("OK, no failures")).count(), o);
+        assertTrue(!m.verifyFailed());
+    }
+
+    @Test
+    void pausedMachineStillQuitsWithAFinalVerifyPass() throws Exception {
+        Path a = raw("a.img", 8 << 20);
+        StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio", "-S", "-guest", "rw=randrw,verify=on");
+        assertEquals(dev.strata.monitor.RunState.PRELAUNCH, m.runState());
+        m.cont();
+        Thread.sleep(200);
+        m.stop();
+        assertEquals(dev.strata.monitor.RunState.PAUSED, m.runState());
+        m.close();
+        assertTrue(out.toString().contains("OK, no failures"), out.toString());
     }
 
     @Test
@@ -138,7 +173,7 @@ class MachineBuilderTest {
         Path a = raw("a.img", 1 << 20);
         UsageException e = assertThrows(UsageException.class,
                 () -> build("-drive", "file=" + a + ",format=raw,if=none,id=d0", "-guest", "drive=d0"));
-        assertEquals("strata: -guest drive=d0: no disk device is attached to drive 'd0'", e.line());
+        assertEquals("strata: -guest drive=d0: no disk on drive 'd0'", e.line());
     }
 
     @Test
@@ -167,7 +202,7 @@ class MachineBuilderTest {
         m.close();
         m.close();
         assertEquals("second;first;", order.toString());
-        assertTrue(err.toString().contains("strata: while shutting down: broken service"));
+        assertTrue(err.toString().contains("strata: while shutting down: broken service"), err.toString());
         assertTrue(m.isClosed());
         assertNull(m.graph().backend("virtio0"), "graph emptied");
     }

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Whole machines from real command lines, in-process, driven the way a lab script drives QEMU:
  * the demo machine over its QMP socket, from greeting to {@code quit}.
  */
-@Timeout(120)
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MachineEndToEndTest {
 
     @TempDir

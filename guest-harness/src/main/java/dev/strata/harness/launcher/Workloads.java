@@ -1,0 +1,116 @@
+package dev.strata.harness.launcher;
+
+import dev.strata.device.RunState;
+import dev.strata.harness.guest.Guest;
+import dev.strata.harness.guest.VerifyReport;
+import dev.strata.harness.guest.Workload;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Starts the {@code -guest} workloads of a machine and, on quit, stops them and prints what the
+ * guest measured and verified: one result line per workload, one verification line per disk. A
+ * verification failure is printed on stderr too and marks the machine, so the launcher can exit
+ * with a status that says so. The final pass needs running vCPUs: a machine paused by the user
+ * (or still in {@code -S}) is resumed for it once the workloads are told to stop; one stopped on
+ * an I/O error is not, and its pass is skipped with a message.
+ *
+ * <p>Used from the launcher's main thread (start) and from {@link StrataMachine#close} (stop).
+ */
+final class Workloads {
+
+    /** How long quit waits for workloads to finish their requests in flight. */
+    static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+
+    private Workloads() {
+    }
+
+    /**
+     * Starts the workloads now, or, for a machine started with {@code -S}, the first time it runs:
+     * a verifying workload reads its window's original content first, and a guest whose vCPUs
+     * have not started cannot read.
+     */
+    static void start(StrataMachine m, PrintStream err) {
+        for (GuestSpec g : m.config().guests()) {
+            String drive = g.workload().drive();
+            if (drive != null && m.guest().disk(drive) == null) {
+                throw new UsageException(g.typed(), "no disk on drive '" + drive + "'");
+            }
+        }
+        if (m.vm().state() == RunState.RUNNING) {
+            startAll(m);
+            return;
+        }
+        AtomicBoolean started = new AtomicBoolean();
+        m.vm().addListener((before, now) -> {
+            if (now == RunState.RUNNING && started.compareAndSet(false, true)) {
+                // not on the thread that ran `cont`: the monitor's reply must not wait for the baseline reads
+                Thread.ofVirtual().name("strata-guest-start").start(() -> {
+                    try {
+                        startAll(m);
+                    } catch (UsageException e) {
+                        err.println(e.line());
+                    }
+                });
+            }
+        });
+    }
+
+    private static void startAll(StrataMachine m) {
+        for (GuestSpec g : m.config().guests()) {
+            if (m.isQuitRequested()) {
+                return;
+            }
+            try {
+                Workload w = m.guest().start(g.workload());
+                if (m.isQuitRequested()) {
+                    w.stop(); // quit came while this one read its baseline
+                }
+            } catch (IllegalArgumentException e) {
+                String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+                throw new UsageException(g.typed(), msg.startsWith("guest workload: ") ? msg.substring(16) : msg);
+            }
+        }
+    }
+
+    /** Stops the workloads, prints their results and the full verification pass. */
+    static void stop(StrataMachine m, PrintStream out, PrintStream err) throws InterruptedException {
+        Guest guest = m.guest();
+        if (guest.workloads().isEmpty()) {
+            return;
+        }
+        RunState state = m.vm().state();
+        if (state == RunState.IO_ERROR) {
+            // a request is parked until cont and would fail again: no clean final pass is possible
+            m.vm().shutdown();
+            guest.stopWorkloads(STOP_TIMEOUT);
+            printResults(guest, out);
+            out.println("guest verify: skipped, the machine is stopped on an I/O error");
+            return;
+        }
+        if (state == RunState.PAUSED || state == RunState.PRELAUNCH) {
+            // the guest's final reads need running vCPUs; the workloads are told to stop first
+            guest.workloads().forEach(Workload::stop);
+            m.vm().cont();
+        }
+        if (!guest.stopWorkloads(STOP_TIMEOUT)) {
+            err.println("strata: some guest workloads did not stop within " + STOP_TIMEOUT.toSeconds() + " s");
+        }
+        printResults(guest, out);
+        for (VerifyReport r : guest.verifyAll()) {
+            out.println("guest verify: " + r.describe());
+            if (!r.ok()) {
+                m.markVerifyFailed();
+                err.println("strata: VERIFY FAILED on " + r.drive() + ": " + r.failureCount() + " blocks are not what the guest wrote");
+            }
+        }
+        out.flush();
+    }
+
+    private static void printResults(Guest guest, PrintStream out) {
+        for (Workload w : guest.workloads()) {
+            out.println("guest: " + w.result().format());
+        }
+    }
+}

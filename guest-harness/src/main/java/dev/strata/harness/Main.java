@@ -1,5 +1,6 @@
 package dev.strata.harness;
 
+import dev.strata.blockdrv.img.ImgTool;
 import dev.strata.harness.launcher.BenchCatalog;
 import dev.strata.harness.launcher.DemoMachine;
 import dev.strata.harness.launcher.Launcher;
@@ -46,7 +47,7 @@ public final class Main {
                     usage(out);
                     yield 0;
                 }
-                case "img" -> ImgCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+                case "img" -> ImgTool.run(Arrays.copyOfRange(args, 1, args.length), out, err);
                 case "bench" -> bench(Arrays.copyOfRange(args, 1, args.length), out, err);
                 case "run" -> {
                     err.println("strata: run: scenario scripts are not available yet (a later issue adds them)");

@@ -53,6 +53,22 @@ class MainTest {
     }
 
     @Test
+    void imgRunsTheImageTool() throws IOException {
+        Path img = dir.resolve("x.qcow2");
+        assertEquals(0, run("", "img", "create", "-q", "-f", "qcow2", img.toString(), "1M"), err());
+        assertEquals(0, run("", "img", "info", img.toString()), err());
+        assertTrue(out.toString().contains("file format: qcow2"), out.toString());
+        assertTrue(out.toString().contains("virtual size: 1 MiB (1048576 bytes)"), out.toString());
+    }
+
+    @Test
+    void benchWithoutANameListsTheBenchmarks() {
+        assertEquals(1, run("", "bench"));
+        assertTrue(err().startsWith("strata: bench: which benchmark? available: "), err());
+        assertTrue(err().contains("qcow2") && err().contains("guest-io") && err().contains("stream"), err());
+    }
+
+    @Test
     void runIsReserved() {
         assertEquals(1, run("", "run", "lab.strata"));
         assertEquals("strata: run: scenario scripts are not available yet (a later issue adds them)\n", err());

@@ -12,7 +12,7 @@ import java.util.Arrays;
 /**
  * Entry point of {@code bin/strata}. The first word picks what runs: {@code --version},
  * {@code img ...} (the image tool), {@code bench NAME ...} (a benchmark program),
- * {@code run FILE} (scenario scripts, reserved), no words at all (the demo machine), or else a
+ * {@code run FILE} (scenario scripts), no words at all (the demo machine), or else a
  * QEMU-style machine command line.
  *
  * <p>Called once, from the process's main thread (tests call {@link #run} in-process).
@@ -49,10 +49,7 @@ public final class Main {
                 }
                 case "img" -> ImgTool.run(Arrays.copyOfRange(args, 1, args.length), out, err);
                 case "bench" -> bench(Arrays.copyOfRange(args, 1, args.length), out, err);
-                case "run" -> {
-                    err.println("strata: run: scenario scripts are not available yet (a later issue adds them)");
-                    yield 1;
-                }
+                case "run" -> dev.strata.harness.script.ScenarioCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
                 default -> new Launcher(in, out, err).processMode(process).runMachine(Arrays.asList(args));
             };
         } catch (UsageException e) {

@@ -1,5 +1,6 @@
 package dev.strata.monitor;
 
+import dev.strata.monitor.block.BlockCommands;
 import dev.strata.monitor.hmp.HmpBuiltins;
 import dev.strata.monitor.hmp.HmpInterpreter;
 import dev.strata.monitor.system.JobQueries;
@@ -38,6 +39,7 @@ public final class Monitor {
         CommandRegistry r = new CommandRegistry();
         SystemCommands.register(r);
         JobQueries.register(r);
+        BlockCommands.register(r);
         HmpBuiltins.register(r, machine, events);
         for (CommandModule m : ServiceLoader.load(CommandModule.class, Monitor.class.getClassLoader())) {
             m.register(r, machine, events);

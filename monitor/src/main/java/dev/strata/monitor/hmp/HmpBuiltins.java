@@ -22,7 +22,7 @@ public final class HmpBuiltins {
 
     public static void register(CommandRegistry r, Machine machine, EventBus events) {
         r.register(Command.hmpOnly("help|?", "name:S?", "[cmd]")
-                .help("show the help")
+                .help("list the commands, or describe one")
                 .hmpRun((ctx, a) -> {
                     StringBuilder sb = new StringBuilder();
                     HmpInterpreter.help(ctx.registry(), a.str("name", null), sb);
@@ -31,7 +31,7 @@ public final class HmpBuiltins {
                 .build());
 
         r.register(Command.hmpOnly(INFO_NAME, "item:s?", "[subcommand]")
-                .help("show various information about the system state")
+                .help("print a part of the machine state (see 'help info')")
                 .hmpRun((ctx, a) -> {
                     StringBuilder sb = new StringBuilder();
                     HmpInterpreter.help(ctx.registry(), "info", sb);

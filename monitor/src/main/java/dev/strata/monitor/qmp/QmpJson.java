@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Writes JSON exactly as QEMU's {@code qobject_to_json} does: {@code ", "} and {@code ": "}
@@ -44,27 +43,32 @@ public final class QmpJson {
         return (int) (h % BUCKETS);
     }
 
+    /** The member names of {@code object} in the order QEMU iterates (and prints) them. */
+    public static List<String> keyOrder(JsonNode object) {
+        List<String> keys = new ArrayList<>();
+        Iterator<String> it = object.fieldNames();
+        while (it.hasNext()) {
+            keys.add(it.next());
+        }
+        // stable sort by bucket over the reversed insertion order = newest first within a bucket
+        List<String> ordered = new ArrayList<>(keys.reversed());
+        ordered.sort((x, y) -> Integer.compare(bucket(x), bucket(y)));
+        return ordered;
+    }
+
     private static void write(JsonNode n, StringBuilder sb) {
         switch (n.getNodeType()) {
             case OBJECT -> {
-                List<Map.Entry<String, JsonNode>> entries = new ArrayList<>();
-                Iterator<Map.Entry<String, JsonNode>> it = n.fields();
-                while (it.hasNext()) {
-                    entries.add(it.next());
-                }
-                // stable sort by bucket over the reversed insertion order = newest first within a bucket
-                List<Map.Entry<String, JsonNode>> ordered = new ArrayList<>(entries.reversed());
-                ordered.sort((x, y) -> Integer.compare(bucket(x.getKey()), bucket(y.getKey())));
                 sb.append('{');
                 boolean first = true;
-                for (Map.Entry<String, JsonNode> e : ordered) {
+                for (String k : keyOrder(n)) {
                     if (!first) {
                         sb.append(", ");
                     }
                     first = false;
-                    string(e.getKey(), sb);
+                    string(k, sb);
                     sb.append(": ");
-                    write(e.getValue(), sb);
+                    write(n.get(k), sb);
                 }
                 sb.append('}');
             }

@@ -16,7 +16,7 @@ public final class JobQueries {
 
     public static void register(CommandRegistry r) {
         r.register(Command.qmp("query-block-jobs")
-                .help("show progress of ongoing block device operations")
+                .help("list the block jobs and their progress")
                 .handler((ctx, a) -> Json.array())
                 .hmp("info block-jobs", "", "")
                 .hmpFormat((ctx, a, res) -> {

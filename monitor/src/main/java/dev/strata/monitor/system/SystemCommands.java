@@ -33,7 +33,7 @@ public final class SystemCommands {
                 .build());
 
         r.register(Command.qmp("query-version")
-                .help("show the version of QEMU")
+                .help("print the QEMU interface version and the Strata package")
                 .handler((ctx, a) -> version())
                 .hmp("info version", "", "")
                 .hmpFormat((ctx, a, res) -> ctx.println(Version.qemu() + res.get("package").asText()))
@@ -51,7 +51,7 @@ public final class SystemCommands {
                 .build());
 
         r.register(Command.qmp("query-status")
-                .help("show the current VM status (running|paused)")
+                .help("print whether the guest is running or paused")
                 .handler((ctx, a) -> status(ctx.machine()))
                 .hmp("info status", "", "")
                 .hmpFormat((ctx, a, res) -> {
@@ -66,7 +66,7 @@ public final class SystemCommands {
                 .build());
 
         r.register(Command.qmp("stop")
-                .help("stop emulation")
+                .help("pause the guest CPUs (block jobs keep running)")
                 .handler((ctx, a) -> {
                     boolean was = ctx.machine().runState().running();
                     ctx.machine().stop();
@@ -79,7 +79,7 @@ public final class SystemCommands {
                 .build());
 
         r.register(Command.qmp("cont")
-                .help("resume emulation")
+                .help("resume the guest CPUs")
                 .handler((ctx, a) -> {
                     boolean was = ctx.machine().runState().running();
                     ctx.machine().cont();
@@ -92,7 +92,7 @@ public final class SystemCommands {
                 .build());
 
         r.register(Command.qmp("quit")
-                .help("quit the emulator")
+                .help("flush and close every image, then exit")
                 .handler((ctx, a) -> {
                     // as QEMU: the reply goes out first, then SHUTDOWN, then the images are flushed and closed
                     ctx.afterReply(() -> {

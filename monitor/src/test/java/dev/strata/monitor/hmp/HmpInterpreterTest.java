@@ -50,17 +50,17 @@ class HmpInterpreterTest {
 
     @Test
     void helpComesFromTheRegistry() {
-        assertEquals("cont|c  -- resume emulation\n", run("help cont"));
-        assertEquals("cont|c  -- resume emulation\n", run("help c"));
-        assertEquals("cont|c  -- resume emulation\n", run("help  cont "));
-        assertEquals("quit|q  -- quit the emulator\n", run("help quit"));
-        assertEquals("help|? [cmd] -- show the help\n", run("help help"));
+        assertEquals("cont|c  -- resume the guest CPUs\n", run("help cont"));
+        assertEquals("cont|c  -- resume the guest CPUs\n", run("help c"));
+        assertEquals("cont|c  -- resume the guest CPUs\n", run("help  cont "));
+        assertEquals("quit|q  -- flush and close every image, then exit\n", run("help quit"));
+        assertEquals("help|? [cmd] -- list the commands, or describe one\n", run("help help"));
         String info = run("help info");
-        assertTrue(info.contains("info status  -- show the current VM status (running|paused)\n"), info);
-        assertTrue(info.contains("info version  -- show the version of QEMU\n"), info);
+        assertTrue(info.contains("info status  -- print whether the guest is running or paused\n"), info);
+        assertTrue(info.contains("info version  -- print the QEMU interface version and the Strata package\n"), info);
         assertEquals(info, run("info"));
         String all = run("help");
-        assertTrue(all.contains("info|i [subcommand] -- show various information about the system state\n"), all);
+        assertTrue(all.contains("info|i [subcommand] -- print a part of the machine state (see 'help info')\n"), all);
         assertTrue(all.indexOf("cont|c") < all.indexOf("quit|q"), "sorted like QEMU's table");
     }
 

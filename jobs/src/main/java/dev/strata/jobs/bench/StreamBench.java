@@ -27,7 +27,8 @@ import java.util.Random;
  * 7.2's {@code block-stream} on an identical copy, and (c) a plain read/write copy of the same
  * number of bytes, all in one run; then a 1 TiB chain holding 64 MiB of data streamed by Strata.
  *
- * <p>Usage: {@code StreamBench [workdir] [sizeGiB]}; prints throughputs and ratios.
+ * <p>Usage: {@code StreamBench [workdir] [sizeGiB] [runBytes]} (run = length of each allocated
+ * piece, default one 64 KiB cluster); {@code -Dreps=N}. Prints throughputs and ratios.
  */
 public final class StreamBench {
 
@@ -40,9 +41,11 @@ public final class StreamBench {
         // -Dreps=N repetitions (default 3); the medians are reported
         Path dir = Path.of(args.length > 0 ? args[0] : "target/stream-bench").toAbsolutePath();
         long size = (args.length > 1 ? Long.parseLong(args[1]) : 1) << 30;
+        int run = args.length > 2 ? Integer.parseInt(args[2]) : 64 << 10;
         Files.createDirectories(dir);
-        System.out.printf("chain: %d MiB virtual, qcow2, 64 KiB clusters, layers 50%%/20%%/10%% allocated in 1 MiB runs%n", size >> 20);
-        buildChain(dir, size, new double[] {0.5, 0.2, 0.1}, 1 << 20, 42);
+        System.out.printf("chain: %d MiB virtual, qcow2, 64 KiB clusters, layers 50%%/20%%/10%% allocated in runs of %d KiB%n",
+                size >> 20, run >> 10);
+        buildChain(dir, size, new double[] {0.5, 0.2, 0.1}, run, 42);
         long toCopy = bytesToStream(dir.resolve("L2.qcow2"));
         System.out.printf("bytes to copy into the top: %d MiB%n", toCopy >> 20);
         int reps = Integer.getInteger("reps", 3);

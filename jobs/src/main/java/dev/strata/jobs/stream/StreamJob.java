@@ -135,7 +135,8 @@ public final class StreamJob extends Job {
             }
             Chains.Allocation a = Chains.isAllocatedAbove(target.backing(), base, offset, own.length());
             if (a.allocated()) {
-                int n = (int) Math.min(a.bytes(), chunkFor(MIN_CHUNK, MAX_CHUNK));
+                int n = (int) (allocatedRunEnd(offset, offset + a.bytes(), Math.min(len, offset + chunkFor(MIN_CHUNK, MAX_CHUNK)))
+                        - offset);
                 copy(offset, n);
                 offset += n;
             } else {
@@ -147,6 +148,26 @@ public final class StreamJob extends Job {
         if (ignored != null && !isCancelled()) {
             throw ignored;
         }
+    }
+
+    /**
+     * Extends a run that needs copying over the following ranges that need it too (allocated
+     * above the base, whatever the layer, and not in the target), up to {@code limit}: one copy
+     * request, and one cluster allocation in the target, per run instead of per extent.
+     */
+    private long allocatedRunEnd(long start, long end, long limit) {
+        while (end < limit) {
+            BlockStatus own = target.blockStatus(end, limit - end);
+            if (own.state().allocated()) {
+                break;
+            }
+            Chains.Allocation next = Chains.isAllocatedAbove(target.backing(), base, end, own.length());
+            if (!next.allocated()) {
+                break;
+            }
+            end += next.bytes();
+        }
+        return Math.min(end, limit);
     }
 
     private void copy(long offset, int bytes) {

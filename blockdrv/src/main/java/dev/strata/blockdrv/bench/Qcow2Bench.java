@@ -41,7 +41,7 @@ public final class Qcow2Bench {
     private static final int DEPTH = Integer.getInteger("depth", 32);
     /** qemu-img bench walks with a fixed step; a large prime number of 4 KiB blocks scatters it over the image. */
     private static final long STRIDE = 4096L * 7919;
-    private static final int ROUNDS = Integer.getInteger("rounds", 3);
+    private static final int ROUNDS = Integer.getInteger("rounds", 5);
 
     private Qcow2Bench() {
     }

@@ -187,6 +187,11 @@ final class ClusterMap {
         l2.dependOnFlush();
     }
 
+    /** Makes sure the L2 table of {@code cluster} exists and is not shared (allocating it now). */
+    void ensureTable(long cluster) {
+        tableForWrite(cluster);
+    }
+
     private MetadataCache.Table tableForWrite(long cluster) {
         long l1i = cluster / l2Entries;
         if (l1i >= l1.length) {

@@ -18,9 +18,30 @@ import java.nio.ByteBuffer;
 final class HostFile {
 
     private final BlockNode file;
+    /** Memory-mapped guest data reads, or null (not a plain file, or mapping disabled). */
+    private final MappedReads mapped;
 
-    HostFile(BlockNode file) {
+    HostFile(BlockNode file, boolean mapData) {
         this.file = file;
+        this.mapped = mapData && file.driver() instanceof FileDriver ? MappedReads.open(file.filename()) : null;
+    }
+
+    /**
+     * Reads guest data (the hot path): from the memory mapping when it covers the range,
+     * otherwise as {@link #read}.
+     */
+    void readData(long offset, ByteBuffer dst) {
+        MappedReads m = mapped;
+        if (m != null && offset >= 0 && m.read(offset, dst, this::length)) {
+            return;
+        }
+        read(offset, dst);
+    }
+
+    void close() {
+        if (mapped != null) {
+            mapped.close();
+        }
     }
 
     private BlockDriver direct() {

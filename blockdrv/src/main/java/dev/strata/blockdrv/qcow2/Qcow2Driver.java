@@ -68,23 +68,34 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
 
     /** Opens the image under {@code node} (its file child is attached). */
     static Qcow2Driver open(BlockNode node, BlockOptions options) {
-        HostFile host = new HostFile(node.file());
-        ByteBuffer head = ByteBuffer.allocate(512);
-        host.read(0, head);
-        head.flip();
-        int bits = Qcow2Header.peekClusterBits(head);
-        ByteBuffer cluster0 = ByteBuffer.allocate(1 << bits);
-        host.read(0, cluster0);
-        cluster0.clear();
-        Qcow2Header header = Qcow2Header.parse(cluster0);
-        Qcow2Driver d = new Qcow2Driver(node, host, header, options);
-        d.readOnly = node.isReadOnly();
-        d.forCheck = options.getBool("x-check", false);
-        if (!d.readOnly) {
-            d.checkWritable();
-            if ((header.incompatible & INCOMPAT_DIRTY) != 0 && !d.forCheck) {
-                d.repairDirty();
+        HostFile host = new HostFile(node.file(), options.getBool("x-mmap", true));
+        Qcow2Driver d;
+        try {
+            ByteBuffer head = ByteBuffer.allocate(512);
+            host.read(0, head);
+            head.flip();
+            int bits = Qcow2Header.peekClusterBits(head);
+            ByteBuffer cluster0 = ByteBuffer.allocate(1 << bits);
+            host.read(0, cluster0);
+            cluster0.clear();
+            Qcow2Header header = Qcow2Header.parse(cluster0);
+            d = new Qcow2Driver(node, host, header, options);
+        } catch (RuntimeException e) {
+            host.close();
+            throw e;
+        }
+        try {
+            d.readOnly = node.isReadOnly();
+            d.forCheck = options.getBool("x-check", false);
+            if (!d.readOnly) {
+                d.checkWritable();
+                if ((d.header.incompatible & INCOMPAT_DIRTY) != 0 && !d.forCheck) {
+                    d.repairDirty();
+                }
             }
+        } catch (RuntimeException e) {
+            host.close();
+            throw e;
         }
         return d;
     }
@@ -218,7 +229,7 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
     /** Fills {@code part} (exactly {@code e.length()} bytes) with what this layer shows for {@code e}. */
     void readExtent(Extent e, ByteBuffer part) {
         switch (e.kind()) {
-            case DATA -> host.read(e.host(), part);
+            case DATA -> host.readData(e.host(), part);
             case ZERO -> Buffers.zero(part);
             case UNALLOCATED -> {
                 BlockNode backing = node.backing();
@@ -397,6 +408,7 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
                 host.flush();
             }
             closed = true;
+            host.close();
         } finally {
             lock.unlock();
         }

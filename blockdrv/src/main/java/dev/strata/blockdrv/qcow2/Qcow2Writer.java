@@ -57,6 +57,8 @@ final class Qcow2Writer {
                     }
                     lastCluster = Math.min(lastCluster, l2End - 1);
                     clusters = (int) Math.min(lastCluster - firstCluster + 1, 1024);
+                    // the L2 table first, as QEMU does: a fresh image gets L2 at cluster 4, data after it
+                    map.ensureTable(firstCluster);
                     hostStart = refcounts.allocate(clusters);
                 }
             } finally {

@@ -254,4 +254,30 @@ class Qcow2WriteInteropTest {
         assertClean(p);
         Qcow2ReadInteropTest.assertSameContent(model, Qemu.rawOf(p), "qemu read-back");
     }
+
+    @Test
+    void sameWritesGiveTheSameFileAsQemu() throws IOException {
+        Path q = dir.resolve("q.qcow2");
+        Path s = dir.resolve("s.qcow2");
+        img("create", "-q", "-f", "qcow2", q, "1G");
+        create(s, 1L << 30, "");
+        io(q, "write -P 0x5a 0 3M", "write -P 0x5b 700M 64k", "write -P 0x5c 3M 128k");
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode n = openRw(g, s);
+            byte[] a = new byte[3 << 20];
+            Arrays.fill(a, (byte) 0x5a);
+            n.write(0, ByteBuffer.wrap(a));
+            byte[] b = new byte[64 << 10];
+            Arrays.fill(b, (byte) 0x5b);
+            n.write(700L << 20, ByteBuffer.wrap(b));
+            byte[] c = new byte[128 << 10];
+            Arrays.fill(c, (byte) 0x5c);
+            n.write(3 << 20, ByteBuffer.wrap(c));
+        } finally {
+            g.closeAll();
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(q), java.nio.file.Files.readAllBytes(s),
+                "same layout as QEMU: L2 tables before their data, first fit");
+    }
 }

@@ -14,6 +14,7 @@ import dev.strata.device.VmRunState;
 import dev.strata.harness.guest.Guest;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.qmp.QmpServer;
+import dev.strata.monitor.transport.UnixServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -52,7 +53,6 @@ public final class MachineBuilder {
     }
 
     public StrataMachine build(MachineConfig config) {
-        checkMonitors(config);
         BlockGraph graph = new BlockGraph();
         StrataMachine machine = null;
         try {
@@ -76,6 +76,7 @@ public final class MachineBuilder {
             attach(graph, config, plan, m);
             Workloads.start(m, err);
             m.setMonitor(Monitor.create(m));
+            startHmpSocket(m);
             startQmp(m);
             return m;
         } catch (RuntimeException e) {
@@ -89,13 +90,38 @@ public final class MachineBuilder {
     }
 
     /**
-     * Starts the front ends that read the terminal (the HMP console on stdio); called by the
+     * Starts the front end that reads the terminal (the HMP console on stdio); called by the
      * launcher after it printed what it wanted to print first.
      */
     public void startFrontEnds(StrataMachine machine) {
         if (machine.config().monitor().kind() == Endpoint.Kind.STDIO) {
-            new LineConsole(machine.monitor().hmp(), in, out, machine).start();
+            LineConsole console = new LineConsole(machine.monitor().hmp(), in, out, machine, true);
+            // registered last, so it runs first on close: later output starts on a fresh line
+            machine.addService(console::endLine);
+            console.start("strata-hmp-stdio");
         }
+    }
+
+    /** {@code -monitor unix:PATH,server=on,...}: an HMP session per client, as QEMU's readline monitor. */
+    private void startHmpSocket(StrataMachine m) {
+        Endpoint e = m.config().monitor();
+        if (e.kind() != Endpoint.Kind.UNIX) {
+            return;
+        }
+        UnixServer server;
+        try {
+            server = UnixServer.start(e.path(), (cin, cout, hangUp) ->
+                    new LineConsole(m.monitor().hmp(), cin, cout, m, false).run(), "hmp");
+        } catch (IOException | RuntimeException ex) {
+            throw new UsageException(e.typed(), "Failed to bind socket to " + e.path() + ": " + reason(ex));
+        }
+        m.addService(() -> {
+            if ("quit".equals(m.quitReason()) && server.clientCount() > 0) {
+                Thread.sleep(QUIT_REPLY_GRACE_MS);
+            }
+            server.close();
+        });
+        awaitClient(e, server::clientCount, m);
     }
 
     private static void openBlockdevs(BlockGraph graph, MachineConfig config) {
@@ -179,14 +205,6 @@ public final class MachineBuilder {
         return new BlockBackend.CacheMode(true, bo.getBool("cache.direct", false), bo.getBool("cache.no-flush", false));
     }
 
-    /** Front ends this build does not have yet fail here, before anything is opened. */
-    private static void checkMonitors(MachineConfig config) {
-        Endpoint m = config.monitor();
-        if (m.kind() == Endpoint.Kind.UNIX && !Features.hmpSocket()) {
-            throw new UsageException(m.typed(), "HMP on a unix socket is not in this build yet (use -monitor stdio)");
-        }
-    }
-
     /** Binds every {@code -qmp} socket; with {@code wait=on} waits for the first client, as QEMU does. */
     private void startQmp(StrataMachine m) {
         for (Endpoint q : m.config().qmp()) {
@@ -204,16 +222,22 @@ public final class MachineBuilder {
                 }
                 server.close();
             });
-            if (q.waitForClient()) {
-                err.println("strata: " + q.typed() + ": info: waiting for connection on: unix:" + q.path() + ",server=on");
-                while (server.clientCount() == 0 && !m.isQuitRequested()) {
-                    try {
-                        Thread.sleep(20);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new UsageException(q.typed(), "interrupted while waiting for a client");
-                    }
-                }
+            awaitClient(q, server::clientCount, m);
+        }
+    }
+
+    /** QEMU's {@code wait=on}: start-up holds until the first client connects. */
+    private void awaitClient(Endpoint e, java.util.function.IntSupplier clients, StrataMachine m) {
+        if (!e.waitForClient()) {
+            return;
+        }
+        err.println("strata: " + e.typed() + ": info: waiting for connection on: unix:" + e.path() + ",server=on");
+        while (clients.getAsInt() == 0 && !m.isQuitRequested()) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new UsageException(e.typed(), "interrupted while waiting for a client");
             }
         }
     }

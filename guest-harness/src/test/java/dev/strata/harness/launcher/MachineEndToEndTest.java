@@ -119,6 +119,36 @@ class MachineEndToEndTest {
     }
 
     @Test
+    void hmpOnAUnixSocketLikeQemusReadlineMonitor() throws Exception {
+        Path img = dir.resolve("a.img");
+        Files.write(img, new byte[1 << 20]);
+        Path hmp = dir.resolve("vm.hmp");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        CompletableFuture<Integer> status = CompletableFuture.supplyAsync(() ->
+                new Launcher(new ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream(), true),
+                        new PrintStream(err, true)).runMachine(List.of("-nodefaults", "-S",
+                        "-drive", "file=" + img + ",format=raw,if=virtio",
+                        "-chardev", "socket,id=hmp0,path=" + hmp + ",server=on,wait=off", "-mon", "chardev=hmp0,mode=readline")));
+        waitFor(hmp);
+        try (Qmp c = new Qmp(hmp)) {
+            c.out.write("info status\ninfo block-jobs\nnosuch\n".getBytes(StandardCharsets.UTF_8));
+            c.out.flush();
+            StringBuilder got = new StringBuilder();
+            int c0;
+            String expectedEnd = "unknown command: 'nosuch'\r\n(qemu) ";
+            while (!got.toString().endsWith(expectedEnd) && (c0 = c.in.read()) >= 0) {
+                got.append((char) c0);
+            }
+            assertEquals("QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) info status\r\nVM status: paused (prelaunch)\r\n"
+                    + "(qemu) info block-jobs\r\nNo active jobs\r\n(qemu) nosuch\r\n" + expectedEnd, got.toString());
+            c.out.write("quit\n".getBytes(StandardCharsets.UTF_8));
+            c.out.flush();
+            assertEquals("quit", c.line());
+        }
+        assertEquals(0, status.get(60, TimeUnit.SECONDS), err.toString());
+    }
+
+    @Test
     void qmpBindFailureNamesTheOption() throws Exception {
         Path img = dir.resolve("a.img");
         Files.write(img, new byte[1 << 20]);

@@ -86,6 +86,7 @@ public final class Main {
                          -S  -name NAME  -guest drive=ID,rw=randrw,bs=4k,iodepth=8[,runtime=S][,verify=on]
                        strata img COMMAND ...      the image tool (qemu-img's commands)
                        strata bench NAME [args]    run a benchmark program
+                       strata run [--dir DIR] FILE run a scenario script
                        strata --version
                 See docs/user-guide.md.""");
     }

@@ -69,9 +69,9 @@ class MainTest {
     }
 
     @Test
-    void runIsReserved() {
-        assertEquals(1, run("", "run", "lab.strata"));
-        assertEquals("strata: run: scenario scripts are not available yet (a later issue adds them)\n", err());
+    void runGoesToTheScenarioRunner() {
+        assertEquals(2, run("", "run"));
+        assertEquals("strata run: which script? usage: strata run [--dir DIR] [--quiet] FILE\n", err());
     }
 
     @Test

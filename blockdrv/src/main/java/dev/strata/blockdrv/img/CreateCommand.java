@@ -57,6 +57,13 @@ final class CreateCommand implements ImgTool.Command {
         if (a.has("F")) {
             o = o.with("backing_fmt", a.get("F"));
         }
+        java.util.Set<String> known = fmt.equals("qcow2") ? dev.strata.blockdrv.qcow2.Qcow2DriverFactory.createOptions()
+                : java.util.Set.of("size");
+        for (String k : o.keys()) {
+            if (!known.contains(k)) {
+                throw BlockException.invalid("Invalid parameter '" + k + "'");
+            }
+        }
         String backing = o.get("backing_file");
         if (backing != null && !f.supportsBacking()) {
             throw BlockException.unsupported("Backing file not supported for file format '" + fmt + "'");

@@ -25,7 +25,12 @@ final class ClusterMap {
     private final int entryBytes;
     private final boolean extended;
     private final int subclusterBits;
-    private long[] l1;
+    private volatile long[] l1;
+    /**
+     * Sequence counter for optimistic lock-free lookups: odd while a writer (holding the metadata
+     * lock) changes L1 or L2 contents; readers retry under the lock if it moved.
+     */
+    private volatile long seq;
 
     ClusterMap(Qcow2Header header, HostFile host, Refcounts refcounts, int cacheClusters) {
         this.header = header;
@@ -58,6 +63,39 @@ final class ClusterMap {
 
     /** The mapping of the longest prefix of {@code [off, off+max)} whose (sub)clusters share one kind. */
     Extent lookup(long off, long max) {
+        return lookup(off, max, false);
+    }
+
+    /**
+     * The lookup without the metadata lock, for cached L2 tables only: null when a table is not
+     * cached, a writer was active, or anything looked inconsistent; the caller then takes the
+     * lock. Reads of the tables race with writers by design and are validated by {@link #seq}.
+     */
+    Extent tryLookup(long off, long max) {
+        long s1 = seq;
+        if ((s1 & 1) != 0) {
+            return null;
+        }
+        Extent e;
+        try {
+            e = lookup(off, max, true);
+        } catch (RuntimeException ex) {
+            return null;
+        }
+        java.lang.invoke.VarHandle.acquireFence();
+        return e != null && seq == s1 ? e : null;
+    }
+
+    private void beginChange() {
+        seq++;
+    }
+
+    private void endChange() {
+        seq++;
+    }
+
+    private Extent lookup(long off, long max, boolean peekOnly) {
+        long[] l1 = this.l1;
         long end = off + max;
         Extent.Kind kind = null;
         long first = -1;
@@ -76,7 +114,16 @@ final class ClusterMap {
                 unitEnd = ((l1i + 1) * l2Entries) << clusterBits;
             } else {
                 checkL2Offset(l2off, l1i);
-                ByteBuffer t = l2.get(l2off).buf;
+                ByteBuffer t;
+                if (peekOnly) {
+                    MetadataCache.Table tt = l2.peek(l2off);
+                    if (tt == null) {
+                        return null;
+                    }
+                    t = tt.buf;
+                } else {
+                    t = l2.get(l2off).buf;
+                }
                 int l2i = (int) (cluster % l2Entries);
                 long e = t.getLong(l2i * entryBytes);
                 long clusterStart = cluster << clusterBits;
@@ -181,7 +228,9 @@ final class ClusterMap {
      */
     void setEntry(long cluster, long entry) {
         MetadataCache.Table t = tableForWrite(cluster);
+        beginChange();
         t.buf.putLong((int) (cluster % l2Entries) * entryBytes, entry);
+        endChange();
         l2.markDirty(t);
         l2.dependOn(refcounts.cache);
         l2.dependOnFlush();
@@ -215,7 +264,9 @@ final class ClusterMap {
         host.write(fresh, t.buf.duplicate().clear());
         host.flush();
         t.dirty = false;
+        beginChange();
         l1[(int) l1i] = fresh | OFLAG_COPIED;
+        endChange();
         writeL1Entry(l1i);
         if (old != 0) {
             refcounts.free(old, clusterSize);
@@ -226,7 +277,9 @@ final class ClusterMap {
     /** Replaces an active L1 entry on disk (repair of COPIED flags). */
     void setL1Entry(long l1i, long entry) {
         if (l1i < l1.length) {
+            beginChange();
             l1[(int) l1i] = entry;
+            endChange();
         }
         host.write(header.l1TableOffset + l1i * 8, ByteBuffer.allocate(8).putLong(0, entry));
         host.flush();
@@ -235,7 +288,9 @@ final class ClusterMap {
     /** Replaces entry {@code index} of the L2 table at {@code l2off} (repair of COPIED flags). */
     void setRawL2Entry(long l2off, int index, long entry) {
         MetadataCache.Table t = l2.get(l2off);
+        beginChange();
         t.buf.putLong(index * entryBytes, entry);
+        endChange();
         l2.markDirty(t);
         l2.dependOn(refcounts.cache);
     }
@@ -263,7 +318,9 @@ final class ClusterMap {
                 b.flip();
                 b.asLongBuffer().get(n, l1.length, (int) (need - l1.length));
             }
+            beginChange();
             l1 = n;
+            endChange();
             return;
         }
         // entries past l1.length in the old table are never used by a smaller size, keep them anyway
@@ -286,7 +343,9 @@ final class ClusterMap {
         long oldBytes = header.l1Size * 8L;
         header.l1Size = (int) need;
         header.l1TableOffset = off;
+        beginChange();
         l1 = n;
+        endChange();
         if (oldBytes > 0) {
             refcounts.free(oldOff, oldBytes);
         }

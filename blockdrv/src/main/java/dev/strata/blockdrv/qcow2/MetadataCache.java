@@ -17,7 +17,8 @@ import java.util.Map;
  * fsynced". That is how "refcount durable before reference" (L2 depends on refcounts) and
  * "reference removed before refcount drop" (refcounts depend on L2) hold under write-back.
  *
- * <p>Not thread safe: only called with the driver's metadata lock held.
+ * <p>Not thread safe: only called with the driver's metadata lock held, except {@link #peek},
+ * which optimistic readers call without it.
  */
 final class MetadataCache {
 
@@ -38,6 +39,8 @@ final class MetadataCache {
     private final int clusterSize;
     private final int capacity;
     private final LinkedHashMap<Long, Table> tables;
+    /** The same tables for lock-free lookups ({@link #peek}); changed only together with {@code tables}. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Table> index = new java.util.concurrent.ConcurrentHashMap<>();
     private MetadataCache dependency;
     private boolean dependsOnFlush;
     private long hits;
@@ -69,9 +72,18 @@ final class MetadataCache {
         return insert(new Table(offset, buf));
     }
 
+    /**
+     * The cached table at {@code offset} or null, without loading or touching the LRU order:
+     * the one method callable without the metadata lock (optimistic readers validate afterwards).
+     */
+    Table peek(long offset) {
+        return index.get(offset);
+    }
+
     /** A fresh all-zero table for a newly allocated cluster, not read from the file; marked dirty. */
     Table create(long offset) {
         tables.remove(offset);
+        index.remove(offset);
         Table t = new Table(offset, ByteBuffer.allocate(clusterSize));
         t.dirty = true;
         return insert(t);
@@ -82,6 +94,7 @@ final class MetadataCache {
         t.dirty = true;
         if (tables.get(t.offset) != t) {
             tables.remove(t.offset);
+            index.remove(t.offset);
             insert(t);
         }
     }
@@ -89,6 +102,7 @@ final class MetadataCache {
     /** Drops a table whose cluster was freed, without writing it. */
     void discard(long offset) {
         tables.remove(offset);
+        index.remove(offset);
     }
 
     /** Before this cache's dirty tables are written, {@code other} is written back and fsynced. */
@@ -129,6 +143,7 @@ final class MetadataCache {
     void clear() {
         flush();
         tables.clear();
+        index.clear();
     }
 
     boolean hasDirty() {
@@ -169,8 +184,10 @@ final class MetadataCache {
             Table victim = it.next().getValue();
             writeBack(victim);
             it.remove();
+            index.remove(victim.offset);
         }
         tables.put(t.offset, t);
+        index.put(t.offset, t);
         return t;
     }
 

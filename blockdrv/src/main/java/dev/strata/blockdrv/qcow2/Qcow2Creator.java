@@ -23,7 +23,17 @@ final class Qcow2Creator {
     private Qcow2Creator() {
     }
 
+    /** The create options qemu-img knows for qcow2; anything else is refused as QEMU refuses it. */
+    static final java.util.Set<String> KNOWN = java.util.Set.of("size", "compat", "backing_file", "backing_fmt",
+            "encryption", "encrypt.format", "cluster_size", "preallocation", "lazy_refcounts", "refcount_bits",
+            "data_file", "data_file_raw", "extended_l2", "compression_type");
+
     static void create(Path file, long size, BlockOptions o) {
+        for (String k : o.keys()) {
+            if (!KNOWN.contains(k)) {
+                throw BlockException.invalid("Invalid parameter '" + k + "'");
+            }
+        }
         int clusterSize = (int) o.getSize("cluster_size", 1L << DEFAULT_CLUSTER_BITS);
         if (clusterSize < (1 << MIN_CLUSTER_BITS) || clusterSize > (1 << MAX_CLUSTER_BITS) || Integer.bitCount(clusterSize) != 1) {
             throw BlockException.invalid("Cluster size must be a power of two between 512 and 2048k");

@@ -205,6 +205,10 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
 
     /** Current mapping of the first extent at {@code offset}; metadata lock taken briefly. */
     Extent lookup(long offset, long bytes) {
+        Extent fast = map.tryLookup(offset, bytes);
+        if (fast != null) {
+            return fast;
+        }
         lock.lock();
         try {
             return map.lookup(offset, bytes);
@@ -295,6 +299,9 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
     void prepareWrite() {
         if (readOnly) {
             throw new BlockException(BlockException.Kind.PERMISSION, "Block node is read-only");
+        }
+        if ((header.incompatible & INCOMPAT_CORRUPT) != 0 && !forCheck) {
+            throw new BlockException(BlockException.Kind.CORRUPT, "Image is corrupt; cannot be opened read/write");
         }
         if (prepared) {
             return;

@@ -15,6 +15,11 @@ import java.nio.file.Path;
  */
 public final class Qcow2DriverFactory implements BlockDriverFactory {
 
+    /** The create options qemu-img accepts for qcow2 (those Strata does not implement are refused by {@link #create}). */
+    public static java.util.Set<String> createOptions() {
+        return Qcow2Creator.KNOWN;
+    }
+
     @Override
     public String name() {
         return "qcow2";

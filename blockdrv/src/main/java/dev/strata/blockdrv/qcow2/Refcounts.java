@@ -121,10 +121,47 @@ final class Refcounts {
     /** Allocates {@code n} contiguous free clusters (first fit), sets their refcount to 1, returns the host offset. */
     long allocate(int n) {
         long first = findFree(n);
+        checkOverlap(first, n);
         for (int i = 0; i < n; i++) {
             update(first + i, 1);
         }
         return first << clusterBits;
+    }
+
+    /**
+     * QEMU's metadata overlap check (the always-cheap part): a "free" cluster that is the header,
+     * the refcount table or the active L1 table means the refcounts are wrong; writing there
+     * would destroy the image, so the image is marked corrupt and the write refused.
+     */
+    private void checkOverlap(long first, int n) {
+        long start = first << clusterBits;
+        long end = (first + n) << clusterBits;
+        String what = null;
+        if (start < clusterSize) {
+            what = "qcow2_header";
+        } else if (overlaps(start, end, header.refcountTableOffset, (long) header.refcountTableClusters * clusterSize)) {
+            what = "refcount table";
+        } else if (overlaps(start, end, header.l1TableOffset, header.l1Size * 8L)) {
+            what = "active L1 table";
+        }
+        if (what != null) {
+            freeClusterIndex = first + n; // do not offer the same clusters again
+            markCorrupt("Preventing invalid allocation of " + what + " clusters (the refcounts say they are free)");
+        }
+    }
+
+    private static boolean overlaps(long start, long end, long off, long len) {
+        return len > 0 && start < off + len && off < end;
+    }
+
+    /** Sets the corrupt bit on disk (8 bytes at offset 72 + fsync) and fails the request, as QEMU does. */
+    void markCorrupt(String why) {
+        if (header.version >= 3 && (header.incompatible & INCOMPAT_CORRUPT) == 0) {
+            header.incompatible |= INCOMPAT_CORRUPT;
+            host.write(OFF_INCOMPATIBLE, ByteBuffer.allocate(8).putLong(0, header.incompatible));
+            host.flush();
+        }
+        throw BlockException.corrupt("Marking image as corrupt: " + why + "; further corruption events will be suppressed");
     }
 
     /** Decrements the refcount of every cluster touched by {@code [offset, offset+bytes)}. */

@@ -165,6 +165,7 @@ class ImgToolTest {
         assertSame("create", "-f", "qcow2", "-b", "a.qcow2", "x.qcow2");
         assertSame("create", "-f", "qcow2", "-o", "cluster_size=3k", "x.qcow2", "1M");
         assertSame("create", "-f", "nonsense", "x.qcow2", "1M");
+        assertSame("create", "-f", "qcow2", "-o", "cluster_size=4k,foo=bar", "x.qcow2", "1M");
         assertSame("create", "-f", "qcow2", "x.qcow2", "1x");
         Files.write(dir.resolve("r.raw"), new byte[1 << 20]);
         assertSame("check", "-f", "raw", "r.raw");

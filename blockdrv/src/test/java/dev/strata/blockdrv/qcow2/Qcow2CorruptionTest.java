@@ -266,4 +266,23 @@ class Qcow2CorruptionTest {
             g.closeAll();
         }
     }
+
+    @Test
+    void writesThatWouldOverwriteMetadataMarkTheImageCorrupt() throws IOException {
+        poke(0x20000 + 2 * 3, 0, 2); // the L1 table's refcount says "free"
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode n = g.open(BlockOptions.empty().with("file", image.toString()));
+            n.write(0, ByteBuffer.wrap(new byte[] {1})); // an allocated cluster: in place, fine
+            BlockException e = assertThrows(BlockException.class, () -> n.write(4 << 20, ByteBuffer.allocate(4096)));
+            assertEquals(BlockException.Kind.CORRUPT, e.kind());
+            assertTrue(e.getMessage().contains("active L1 table"), e.getMessage());
+            assertThrows(BlockException.class, () -> n.write(0, ByteBuffer.allocate(1)));
+        } finally {
+            g.closeAll();
+        }
+        assertTrue(img("info", image).contains("corrupt: true"));
+        assertEquals("Image is corrupt; cannot be opened read/write", openFails(false).getMessage());
+        assertEquals(1, read(0, 1)[0]);
+    }
 }

@@ -280,4 +280,65 @@ class Qcow2WriteInteropTest {
         org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(q), java.nio.file.Files.readAllBytes(s),
                 "same layout as QEMU: L2 tables before their data, first fit");
     }
+
+    @Test
+    void readersOfStableDataNeverSeeMetadataChurnNextDoor() throws Exception {
+        Path p = dir.resolve("churn.qcow2");
+        create(p, 64 << 20, "cluster_size=4k");
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode n = g.open(BlockOptions.empty().with("file", p.toString()).with("l2-cache-size", "8k"));
+            byte[] stable = new byte[1 << 20];
+            new Random(5).nextBytes(stable);
+            for (int k = 0; k < 8; k++) {
+                n.write(k * (8L << 20), ByteBuffer.wrap(stable)); // shares L2 tables with the churn below
+            }
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            List<Future<?>> fs = new ArrayList<>();
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int w = 0; w < 4; w++) {
+                    int id = w;
+                    fs.add(ex.submit(() -> {
+                        Random r = new Random(id);
+                        for (int i = 0; i < 400; i++) {
+                            long off = r.nextInt(8) * (8L << 20) + (1 << 20) + r.nextInt(6 << 20);
+                            switch (i % 3) {
+                                case 0 -> n.write(off, ByteBuffer.allocate(1 + r.nextInt(20000)));
+                                case 1 -> n.discard(off & ~4095L, 4096 * (1 + r.nextInt(8)));
+                                default -> n.writeZeroes(off, 1 + r.nextInt(30000), r.nextBoolean());
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (int rd = 0; rd < 16; rd++) {
+                    int id = rd;
+                    fs.add(ex.submit(() -> {
+                        Random r = new Random(100 + id);
+                        ByteBuffer b = ByteBuffer.allocate(8192);
+                        while (!stop.get()) {
+                            int k = r.nextInt(8);
+                            int in = r.nextInt(stable.length - 8192);
+                            b.clear();
+                            n.read(k * (8L << 20) + in, b);
+                            if (Arrays.mismatch(b.array(), 0, 8192, stable, in, in + 8192) >= 0) {
+                                throw new AssertionError("stable data changed under churn at " + (k * (8L << 20) + in));
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (int w = 0; w < 4; w++) {
+                    fs.get(w).get();
+                }
+                stop.set(true);
+                for (Future<?> f : fs) {
+                    f.get();
+                }
+            }
+        } finally {
+            g.closeAll();
+        }
+        assertClean(p);
+    }
 }

@@ -126,6 +126,9 @@ public final class Guest implements AutoCloseable {
             lock.unlock();
         }
         Workload w = new Workload(spec, disk, alloc, verifier, vm);
+        if (verifier != null && spec.journal() != null) {
+            verifier.journalTo(java.nio.file.Path.of(spec.journal()).toAbsolutePath());
+        }
         if (verifier != null) {
             verifier.prepare(disk, w.windowStart(), w.windowLength(), verifyBuffer(disk.driveId()));
         }
@@ -188,5 +191,11 @@ public final class Guest implements AutoCloseable {
     public void close() {
         workloads().forEach(Workload::stop);
         disks().forEach(GuestDisk::close);
+        lock.lock();
+        try {
+            verifiers.values().forEach(Verifier::closeJournal);
+        } finally {
+            lock.unlock();
+        }
     }
 }

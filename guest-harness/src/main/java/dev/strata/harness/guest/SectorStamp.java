@@ -13,11 +13,12 @@ import dev.strata.device.GuestMemory;
  * </pre>
  *
  * A sector whose checksum does not match its bytes was torn; a stamp naming another LBA was
- * misplaced. Stateless; any thread.
+ * misplaced. Public so a judge in another process (crash torture) can read stamps a guest left on disk.
+ * Stateless; any thread.
  */
-final class SectorStamp {
+public final class SectorStamp {
 
-    static final int SECTOR = 512;
+    public static final int SECTOR = 512;
     static final int MAGIC = 0x41525453;
     private static final int PAYLOAD = 32;
     private static final int WORDS = (SECTOR - PAYLOAD) / 8;
@@ -26,7 +27,7 @@ final class SectorStamp {
     }
 
     /** What a sector's header says (valid only when {@code ours}). */
-    record Header(boolean ours, boolean intact, long lba, long seq) {
+    public record Header(boolean ours, boolean intact, long lba, long seq) {
     }
 
     static void stamp(GuestMemory mem, long addr, int tag, long lba, long seq) {
@@ -44,7 +45,7 @@ final class SectorStamp {
         mem.putLong(addr + 24, sum);
     }
 
-    static Header read(GuestMemory mem, long addr, int tag) {
+    public static Header read(GuestMemory mem, long addr, int tag) {
         if (mem.getInt(addr) != MAGIC || mem.getInt(addr + 4) != tag) {
             return new Header(false, false, -1, -1);
         }
@@ -58,7 +59,7 @@ final class SectorStamp {
     }
 
     /** A 64-bit hash of a whole sector (for content the guest did not write). */
-    static long hash(GuestMemory mem, long addr) {
+    public static long hash(GuestMemory mem, long addr) {
         long h = 0x9E3779B97F4A7C15L;
         for (int i = 0; i < SECTOR / 8; i++) {
             h = fold(h, mem.getLong(addr + 8L * i));

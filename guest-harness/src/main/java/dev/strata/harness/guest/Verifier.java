@@ -56,6 +56,8 @@ public final class Verifier {
     private final Map<VerifyFailure.Kind, Long> counts = new EnumMap<>(VerifyFailure.Kind.class);
     private final ReentrantLock baselineLock = new ReentrantLock();
     private volatile boolean keepCrashHistory;
+    private volatile CrashJournal journal;
+    private java.nio.file.Path journalFile;
 
     private static final class Chunk {
         final ReentrantLock lock = new ReentrantLock();
@@ -140,7 +142,9 @@ public final class Verifier {
     /** The write {@code seq} completed ({@code ok}) or failed. */
     public void endWrite(long offset, int length, long seq, boolean ok) {
         // the clock moves before readers are scanned: see beginRead for why that order matters
-        long now = clock.incrementAndGet();
+        CrashJournal j = journal;
+        long now = j != null ? j.writeEnded(clock, offset / SectorStamp.SECTOR, length / SectorStamp.SECTOR, seq, ok)
+                : clock.incrementAndGet();
         long horizon = keepCrashHistory ? Math.min(oldestActiveRead(), durableFrontier.get()) : oldestActiveRead();
         if (ok) {
             ackedWrites.incrementAndGet();
@@ -164,7 +168,8 @@ public final class Verifier {
     /** A flush is being submitted; pass the result to {@link #endFlush}. */
     public Flush beginFlush() {
         long acked = ackedWrites.get();
-        return new Flush(clock.incrementAndGet(), acked);
+        CrashJournal j = journal;
+        return new Flush(j != null ? j.flushBegins(clock) : clock.incrementAndGet(), acked);
     }
 
     /** The flush completed ({@code ok}): writes acknowledged before it began are durable. */
@@ -172,6 +177,37 @@ public final class Verifier {
         if (ok) {
             durableFrontier.accumulateAndGet(f.clock(), Math::max);
             durableWrites.accumulateAndGet(f.ackedBefore(), Math::max);
+            CrashJournal j = journal;
+            if (j != null) {
+                j.flushed(f.clock());
+            }
+        }
+    }
+
+    /**
+     * Journals this disk's flushed writes to {@code file} from now on (see {@link CrashJournal});
+     * the first call wins, later ones with the same file are no-ops. Call before the disk's
+     * workloads write.
+     */
+    public void journalTo(java.nio.file.Path file) {
+        baselineLock.lock();
+        try {
+            if (journal == null) {
+                journal = CrashJournal.create(file, drive, tag);
+                journalFile = file;
+            } else if (!journalFile.equals(file)) {
+                throw new IllegalArgumentException("guest workload: drive " + drive + " already journals to " + journalFile);
+            }
+        } finally {
+            baselineLock.unlock();
+        }
+    }
+
+    /** Closes the crash journal, if any (what was journaled stays). */
+    public void closeJournal() {
+        CrashJournal j = journal;
+        if (j != null) {
+            j.close();
         }
     }
 

@@ -23,10 +23,12 @@ import java.util.Map;
  * @param seed       random seed ({@code seed=}, default 0x5eed)
  * @param verify     stamp writes and check every read and a final pass ({@code verify=on|off})
  * @param fsync      flush after every N writes, 0 = never ({@code fsync=})
+ * @param journal    crash journal file of this disk's flushed writes, or null ({@code journal=}, needs verify=on;
+ *                   see {@link CrashJournal})
  */
 public record WorkloadSpec(String name, String drive, Rw rw, int blockSize, int ioDepth, int rwMixRead,
                            long rateIops, long offset, long size, Duration runtime, long numberIos, long seed,
-                           boolean verify, int fsync) {
+                           boolean verify, int fsync, String journal) {
 
     /** fio's {@code rw=} patterns that Strata's guest implements. */
     public enum Rw {
@@ -62,11 +64,15 @@ public record WorkloadSpec(String name, String drive, Rw rw, int blockSize, int 
         if (offset % 512 != 0 || size % 512 != 0) {
             throw new IllegalArgumentException("guest workload: 'offset' and 'size' must be multiples of 512");
         }
+        if (journal != null && (journal.isEmpty() || !verify)) {
+            throw new IllegalArgumentException(journal.isEmpty() ? "guest workload: 'journal' needs a file name"
+                    : "guest workload: 'journal' needs verify=on (it records the stamps verification writes)");
+        }
     }
 
     /** Defaults: randrw, 4k, iodepth 1, 50% reads, whole disk, until stopped, no verify. */
     public static WorkloadSpec defaults() {
-        return new WorkloadSpec(null, null, Rw.RANDRW, 4096, 1, 50, 0, 0, 0, null, 0, 0x5eed, false, 0);
+        return new WorkloadSpec(null, null, Rw.RANDRW, 4096, 1, 50, 0, 0, 0, null, 0, 0x5eed, false, 0, null);
     }
 
     /**
@@ -103,6 +109,7 @@ public record WorkloadSpec(String name, String drive, Rw rw, int blockSize, int 
         long seed = d.seed;
         boolean verify = d.verify;
         int fsync = d.fsync;
+        String journal = d.journal;
         for (Map.Entry<String, String> e : kv.entrySet()) {
             String k = e.getKey();
             String v = e.getValue();
@@ -122,12 +129,13 @@ public record WorkloadSpec(String name, String drive, Rw rw, int blockSize, int 
                 case "seed", "randseed" -> seed = parseLong(k, v, Long.MIN_VALUE, Long.MAX_VALUE);
                 case "verify" -> verify = parseBool(k, v);
                 case "fsync" -> fsync = (int) parseLong(k, v, 0, Integer.MAX_VALUE);
+                case "journal" -> journal = v;
                 case "script" -> throw new IllegalArgumentException(
                         "guest workload: 'script' is reserved for scenario scripts, which are not implemented yet");
                 default -> throw new IllegalArgumentException("guest workload: unknown key '" + k + "'");
             }
         }
-        return new WorkloadSpec(name, drive, rw, bs, depth, mix, rate, offset, size, runtime, ios, seed, verify, fsync);
+        return new WorkloadSpec(name, drive, rw, bs, depth, mix, rate, offset, size, runtime, ios, seed, verify, fsync, journal);
     }
 
     /** The name reports use: {@code name=} if given, else {@code <drive>-<rw>}. */

@@ -62,6 +62,9 @@ public final class CrashTrial {
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(dir.resolve("child.out").toFile()).redirectError(dir.resolve("child.err").toFile());
         Process child = pb.start();
+        // a torture run stopped with ^C or SIGTERM must not leave its machine running
+        Thread reaper = new Thread(child::destroyForcibly, "torture-reaper");
+        Runtime.getRuntime().addShutdownHook(reaper);
         List<String> problems = new ArrayList<>();
         long killAfter = 0;
         String phase = "?";
@@ -103,6 +106,7 @@ public final class CrashTrial {
         } finally {
             child.destroyForcibly(); // SIGKILL: no shutdown hook, no flush, no close
             child.waitFor(30, TimeUnit.SECONDS);
+            Runtime.getRuntime().removeShutdownHook(reaper);
         }
         return judge(dir, index, seed, scenario, workload, killAfter, phase, snapshotAcked, baseline, journal, problems);
     }

@@ -86,7 +86,7 @@ final class InfoCommand implements ImgTool.Command {
             m.put("full-backing-filename", fullBackingName(shownName, backing));
             m.put("backing-filename", backing);
         }
-        m.put("dirty-flag", false);
+        m.put("dirty-flag", q != null && q.dirty());
         return m;
     }
 

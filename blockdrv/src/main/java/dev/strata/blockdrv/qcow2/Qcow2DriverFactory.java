@@ -9,7 +9,9 @@ import java.nio.file.Path;
 
 /**
  * Factory of the {@code qcow2} format, found through {@link java.util.ServiceLoader}. Open options:
- * {@code l2-cache-size}, {@code refcount-cache-size} (bytes, suffixes allowed). Create options:
+ * {@code l2-cache-size}, {@code refcount-cache-size} (bytes, suffixes allowed), {@code x-mmap} (on: guest
+ * data reads through a memory mapping), {@code x-check} (on: a checker may open dirty or corrupt
+ * images read-write to repair them). Create options:
  * {@code backing_file}, {@code backing_fmt}, {@code cluster_size}, {@code compat} (0.10 or 1.1),
  * {@code extended_l2}, {@code lazy_refcounts}, {@code refcount_bits}. Stateless.
  */

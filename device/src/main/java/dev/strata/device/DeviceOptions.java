@@ -1,6 +1,7 @@
 package dev.strata.device;
 
 import dev.strata.blockdrv.BlockBackend;
+import dev.strata.device.ring.RingThreads;
 import dev.strata.device.ring.RingWaitPolicy;
 
 /**
@@ -14,9 +15,10 @@ import dev.strata.device.ring.RingWaitPolicy;
  * @param serial    the {@code serial=} string returned by GET_ID / IDENTIFY, or null
  * @param queueSize virtio queue size ({@code queue-size=}, power of two, default 256 as QEMU's)
  * @param ringWait  how the device's ring threads wait for work
+ * @param ringThreads what kind of thread runs the device's iothread and interrupt thread
  */
 public record DeviceOptions(BlockBackend backend, String id, ErrorPolicy rerror, ErrorPolicy werror,
-                            String serial, int queueSize, RingWaitPolicy ringWait) {
+                            String serial, int queueSize, RingWaitPolicy ringWait, RingThreads ringThreads) {
 
     /** QEMU's default virtio-blk {@code queue-size}. */
     public static final int DEFAULT_QUEUE_SIZE = 256;
@@ -36,26 +38,30 @@ public record DeviceOptions(BlockBackend backend, String id, ErrorPolicy rerror,
     /** Defaults for {@code backend}: anonymous, rerror=report, werror=enospc, no serial, queue 256. */
     public static DeviceOptions of(BlockBackend backend) {
         return new DeviceOptions(backend, null, ErrorPolicy.DEFAULT_READ, ErrorPolicy.DEFAULT_WRITE, null,
-                DEFAULT_QUEUE_SIZE, RingWaitPolicy.BLOCKING);
+                DEFAULT_QUEUE_SIZE, RingWaitPolicy.BLOCKING, RingThreads.VIRTUAL);
     }
 
     public DeviceOptions withId(String newId) {
-        return new DeviceOptions(backend, newId, rerror, werror, serial, queueSize, ringWait);
+        return new DeviceOptions(backend, newId, rerror, werror, serial, queueSize, ringWait, ringThreads);
     }
 
     public DeviceOptions withErrorPolicies(ErrorPolicy read, ErrorPolicy write) {
-        return new DeviceOptions(backend, id, read, write, serial, queueSize, ringWait);
+        return new DeviceOptions(backend, id, read, write, serial, queueSize, ringWait, ringThreads);
     }
 
     public DeviceOptions withSerial(String newSerial) {
-        return new DeviceOptions(backend, id, rerror, werror, newSerial, queueSize, ringWait);
+        return new DeviceOptions(backend, id, rerror, werror, newSerial, queueSize, ringWait, ringThreads);
     }
 
     public DeviceOptions withQueueSize(int size) {
-        return new DeviceOptions(backend, id, rerror, werror, serial, size, ringWait);
+        return new DeviceOptions(backend, id, rerror, werror, serial, size, ringWait, ringThreads);
+    }
+
+    public DeviceOptions withRingThreads(RingThreads kind) {
+        return new DeviceOptions(backend, id, rerror, werror, serial, queueSize, ringWait, kind);
     }
 
     public DeviceOptions withRingWait(RingWaitPolicy wait) {
-        return new DeviceOptions(backend, id, rerror, werror, serial, queueSize, wait);
+        return new DeviceOptions(backend, id, rerror, werror, serial, queueSize, wait, ringThreads);
     }
 }

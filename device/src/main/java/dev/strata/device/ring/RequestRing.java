@@ -3,7 +3,6 @@ package dev.strata.device.ring;
 import com.lmax.disruptor.BatchEventProcessor;
 import com.lmax.disruptor.BatchEventProcessorBuilder;
 import com.lmax.disruptor.ExceptionHandler;
-import com.lmax.disruptor.LiteBlockingWaitStrategy;
 import com.lmax.disruptor.PhasedBackoffWaitStrategy;
 import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.WaitStrategy;
@@ -46,7 +45,8 @@ public final class RequestRing implements AvailRing, AutoCloseable {
     private final Thread irqThread;
     private volatile boolean closed;
 
-    public RequestRing(String name, int queueSize, RingWaitPolicy wait, RequestHandler handler, GuestInterrupt irq) {
+    public RequestRing(String name, int queueSize, RingWaitPolicy wait, RingThreads threads, RequestHandler handler,
+                       GuestInterrupt irq) {
         if (queueSize < 2 || Integer.bitCount(queueSize) != 1) {
             throw new IllegalArgumentException("queue size must be a power of two >= 2, not " + queueSize);
         }
@@ -66,15 +66,16 @@ public final class RequestRing implements AvailRing, AutoCloseable {
         usedProcessor.setExceptionHandler(new LoggingHandler<>(name + " completion"));
         avail.addGatingSequences(availProcessor.getSequence());
         used.addGatingSequences(usedProcessor.getSequence());
-        iothread = Thread.ofPlatform().daemon().name("iothread-" + name).unstarted(availProcessor);
-        irqThread = Thread.ofPlatform().daemon().name("irq-" + name).unstarted(usedProcessor);
+        Thread.Builder b = threads == RingThreads.VIRTUAL ? Thread.ofVirtual() : Thread.ofPlatform().daemon();
+        iothread = b.name("iothread-" + name).unstarted(availProcessor);
+        irqThread = b.name("irq-" + name).unstarted(usedProcessor);
     }
 
     private static WaitStrategy waitStrategy(RingWaitPolicy p) {
         return switch (p) {
             // "lite": a publisher signals only when the consumer really sleeps, not on every publish
-            case BLOCKING -> new LiteBlockingWaitStrategy();
-            case SPIN_THEN_BLOCK -> PhasedBackoffWaitStrategy.withLock(20, 100, TimeUnit.MICROSECONDS);
+            case BLOCKING -> new ParkingWaitStrategy();
+            case SPIN_THEN_BLOCK -> new PhasedBackoffWaitStrategy(20, 100, TimeUnit.MICROSECONDS, new ParkingWaitStrategy());
         };
     }
 

@@ -104,7 +104,7 @@ public final class VirtioBlkDevice implements BlockDevice {
                 views[i] = memory.view();
             }
             this.descTable = descTable;
-            ring = new RequestRing(driveId(), n, options.ringWait(), this::onAvail, irq);
+            ring = new RequestRing(driveId(), n, options.ringWait(), options.ringThreads(), this::onAvail, irq);
             workers = new HeadWorkers(driveId(), n, this::runHead, ring::complete);
             ring.start();
             return ring;

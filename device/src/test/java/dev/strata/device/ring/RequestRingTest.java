@@ -45,7 +45,7 @@ class RequestRingTest {
                 interrupts.incrementAndGet();
             }
         };
-        ring[0] = new RequestRing("test", queue, RingWaitPolicy.BLOCKING, (head, end) -> {
+        ring[0] = new RequestRing("test", queue, RingWaitPolicy.BLOCKING, RingThreads.VIRTUAL, (head, end) -> {
             assertTrue(workers[0].dispatch(head), "head " + head + " dispatched while busy");
         }, irq);
         workers[0] = new HeadWorkers("test", queue, head -> {

@@ -16,6 +16,7 @@ import dev.strata.device.RunState;
 import dev.strata.device.VmRunState;
 import dev.strata.device.ring.AvailRing;
 import dev.strata.device.ring.GuestInterrupt;
+import dev.strata.device.ring.RingThreads;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -43,7 +44,8 @@ class SteadyPathAllocationTest {
         try {
             BlockBackend b = graph.createBackend("virtio0", graph.open(BlockOptions.parse("driver=null-co,size=64M", null)),
                     BlockBackend.CacheMode.WRITEBACK);
-            VirtioBlkDevice dev = devices.createVirtioBlk(DeviceOptions.of(b).withQueueSize(64));
+            VirtioBlkDevice dev = devices.createVirtioBlk(DeviceOptions.of(b).withQueueSize(64)
+                    .withRingThreads(RingThreads.PLATFORM)); // the JDK counts platform threads only
             AtomicLong completed = new AtomicLong();
             AtomicIntegerArray busy = new AtomicIntegerArray(8);
             Thread me = Thread.currentThread();

@@ -8,6 +8,7 @@ import dev.strata.device.GuestMemory;
 import dev.strata.device.Peripherals;
 import dev.strata.device.RunState;
 import dev.strata.device.VmRunState;
+import dev.strata.device.ring.RingThreads;
 import dev.strata.device.ring.RingWaitPolicy;
 import dev.strata.harness.guest.Guest;
 import dev.strata.harness.guest.Workload;
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * strata bench guest-io [--image FILE] [--format qcow2|raw] [--size 256M] [--seconds 5]
- *                       [--depths 1,8,32] [--wait blocking|spin]
+ *                       [--depths 1,8,32] [--wait blocking|spin] [--ring-threads virtual|platform]
  * </pre>
  *
  * Without {@code --image} it creates a qcow2 image with {@code qemu-img create} in a temporary
@@ -57,6 +58,7 @@ public final class GuestIoBench {
         int seconds = 5;
         List<Integer> depths = List.of(1, 8, 32);
         RingWaitPolicy wait = RingWaitPolicy.BLOCKING;
+        RingThreads threads = RingThreads.VIRTUAL;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -66,6 +68,7 @@ public final class GuestIoBench {
                 case "--seconds" -> seconds = Integer.parseInt(need(args[i], v));
                 case "--depths" -> depths = parseDepths(need(args[i], v));
                 case "--wait" -> wait = "spin".equals(need(args[i], v)) ? RingWaitPolicy.SPIN_THEN_BLOCK : RingWaitPolicy.BLOCKING;
+                case "--ring-threads" -> threads = RingThreads.valueOf(need(args[i], v).toUpperCase(Locale.ROOT));
                 default -> throw new IllegalArgumentException("unknown option '" + args[i] + "' (see the class comment)");
             }
             i++;
@@ -81,13 +84,13 @@ public final class GuestIoBench {
             exec(List.of("qemu-io", "-f", format, "-c", "write -P 0x5a 0 " + size, image.toString()));
         }
         System.out.println("# guest I/O bench: " + image + " (" + format + "), " + seconds + " s per point, ring wait "
-                + wait.name().toLowerCase(Locale.ROOT) + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
+                + wait.name().toLowerCase(Locale.ROOT) + ", " + threads.name().toLowerCase(Locale.ROOT) + " ring threads, " + Runtime.getRuntime().availableProcessors() + " CPUs");
         List<Row> rows = new ArrayList<>();
         try {
-            runGuest(image, format, "randread", 1, 2, wait); // warm-up: JIT, page cache
+            runGuest(image, format, "randread", 1, 2, wait, threads); // warm-up: JIT, page cache
             for (String pattern : List.of("read", "write", "randread", "randwrite")) {
                 for (int depth : depths) {
-                    WorkloadResult r = runGuest(image, format, pattern, depth, seconds, wait);
+                    WorkloadResult r = runGuest(image, format, pattern, depth, seconds, wait, threads);
                     double q = format.equals("null-co") ? -1
                             : qemuImgBench(image, format, pattern.endsWith("write"), depth, seconds,
                                     pattern.startsWith("rand") ? SCATTERED_STEP : 0);
@@ -124,7 +127,7 @@ public final class GuestIoBench {
 
     /** One workload on a freshly assembled in-process machine (closed afterwards, so qemu-img can lock the image). */
     static WorkloadResult runGuest(Path image, String format, String pattern, int depth, int seconds,
-                                   RingWaitPolicy wait) throws InterruptedException {
+                                   RingWaitPolicy wait, RingThreads threads) throws InterruptedException {
         BlockGraph graph = new BlockGraph();
         VmRunState vm = new VmRunState(RunState.RUNNING);
         GuestMemory memory = GuestMemory.allocate(64L << 20);
@@ -135,7 +138,7 @@ public final class GuestIoBench {
                     : "file=" + image + ",format=" + format;
             BlockBackend b = graph.createBackend("virtio0", graph.open(BlockOptions.parse(opts, "file")),
                     BlockBackend.CacheMode.WRITEBACK);
-            guest.attach(devices.createVirtioBlk(DeviceOptions.of(b).withRingWait(wait)));
+            guest.attach(devices.createVirtioBlk(DeviceOptions.of(b).withRingWait(wait).withRingThreads(threads)));
             Workload w = guest.start(WorkloadSpec.parse("rw=" + pattern + ",bs=4k,iodepth=" + depth + ",runtime=" + seconds));
             if (!w.await(Duration.ofSeconds(seconds + 60L))) {
                 throw new IllegalStateException("workload did not finish");

@@ -57,6 +57,7 @@ class VerifierDetectsDamageTest {
             java.util.Arrays.fill(junk, (byte) 0x77);
             b.write(512 << 10, ByteBuffer.wrap(junk));                         // lba 1024: never written, changed
 
+            System.out.println("(the VERIFY FAILURE lines that follow are expected: this test damaged the disk on purpose)");
             VerifyReport r = m.guest.verifyAll().get(0);
             System.out.println(r.describe());
             assertEquals(5, r.failureCount(), r.describe());

@@ -74,6 +74,7 @@ class VerifierTest {
     final int reader;
 
     VerifierTest() {
+        System.out.println("(VerifierTest: VERIFY FAILURE lines in this test are expected; it checks they are raised)");
         disk.data[100] = 9; // some original content
         v.prepare(disk, 0, 1 << 20, big);
         reader = v.registerReader();

@@ -19,6 +19,7 @@ public final class CommandContext {
     private final EventBus events;
     private final StringBuilder out;
     private final List<Runnable> afterReply = new ArrayList<>();
+    private boolean endSession;
 
     public CommandContext(Machine machine, CommandRegistry registry, EventBus events, StringBuilder out) {
         this.machine = machine;
@@ -64,6 +65,15 @@ public final class CommandContext {
     /** Runs {@code action} once the reply to this call has gone out (or the HMP output was printed). */
     public void afterReply(Runnable action) {
         afterReply.add(action);
+    }
+
+    /** Asks the transport to close this client's connection after the reply ({@code quit}). */
+    public void endSession() {
+        endSession = true;
+    }
+
+    public boolean sessionEnds() {
+        return endSession;
     }
 
     /** Runs and clears the after-reply actions; called by the transport. */

@@ -2,9 +2,14 @@ package dev.strata.monitor;
 
 import dev.strata.monitor.block.BlockCommands;
 import dev.strata.monitor.hmp.HmpBuiltins;
+import dev.strata.monitor.qemuio.QemuIoCommand;
 import dev.strata.monitor.hmp.HmpInterpreter;
 import dev.strata.monitor.system.JobQueries;
 import dev.strata.monitor.system.SystemCommands;
+import dev.strata.monitor.hmp.HmpSocketServer;
+import dev.strata.monitor.qmp.QmpServer;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ServiceLoader;
 
 /**
@@ -40,6 +45,7 @@ public final class Monitor {
         SystemCommands.register(r);
         JobQueries.register(r);
         BlockCommands.register(r);
+        QemuIoCommand.register(r);
         HmpBuiltins.register(r, machine, events);
         for (CommandModule m : ServiceLoader.load(CommandModule.class, Monitor.class.getClassLoader())) {
             m.register(r, machine, events);
@@ -61,5 +67,15 @@ public final class Monitor {
 
     public HmpInterpreter hmp() {
         return hmp;
+    }
+
+    /** Starts QMP on a unix socket ({@code -qmp unix:PATH,server=on,wait=off}); close the result to stop it. */
+    public QmpServer startQmp(Path socket) throws IOException {
+        return QmpServer.start(this, socket);
+    }
+
+    /** Starts HMP on a unix socket ({@code -monitor unix:PATH,server=on,wait=off}); close the result to stop it. */
+    public HmpSocketServer startHmp(Path socket) throws IOException {
+        return HmpSocketServer.start(this, socket);
     }
 }

@@ -47,6 +47,9 @@ public final class HmpBuiltins {
                     HmpInterpreter.Result res = hmp.execute(a.str("command-line"));
                     // e.g. quit: leave after the QMP reply, like the QMP command itself
                     ctx.afterReply(res.context()::runAfterReply);
+                    if (res.context().sessionEnds()) {
+                        ctx.endSession();
+                    }
                     return new TextNode(res.output().replace("\n", "\r\n"));
                 })
                 .build());

@@ -220,6 +220,11 @@ public final class HmpParser {
      * no digits, overflow, a fraction without scale, value above INT64_MAX).
      */
     static long[] parseSize(String s, int start) {
+        return parseSize(s, start, 1L << 20);
+    }
+
+    /** As {@link #parseSize(String, int)} with another unit for a bare number (1 = bytes, qemu-io's {@code cvtnum}). */
+    public static long[] parseSize(String s, int start, long defaultUnit) {
         int p = start;
         while (p < s.length() && isSpace(s.charAt(p))) {
             p++;
@@ -286,7 +291,7 @@ public final class HmpParser {
         if (mul > 0) {
             p++;
         } else {
-            mul = 1L << 20;
+            mul = defaultUnit;
         }
         BigInteger result;
         if (mul == 1) {

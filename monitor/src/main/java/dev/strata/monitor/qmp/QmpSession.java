@@ -148,6 +148,9 @@ public final class QmpSession implements EventBus.Listener {
         } catch (RuntimeException e) {
             // e.g. quit failing to flush: the machine reports that itself
         }
+        if (ctx.sessionEnds()) {
+            close();
+        }
     }
 
     /** QEMU's {@code qmp_dispatch_check_obj} (members checked in QDict order) and dispatch. */

@@ -102,6 +102,7 @@ public final class SystemCommands {
                         ctx.events().emit("SHUTDOWN", d);
                         ctx.machine().quit();
                     });
+                    ctx.endSession();
                     return null;
                 })
                 .hmp("quit|q", "", "")

@@ -79,7 +79,7 @@ class DemoMachineTest {
     void demoSessionAtThePrompt() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = new Launcher(new ByteArrayInputStream("info status\nstop\ninfo status\ninfo block-jobs\nquit\n".getBytes()),
+        int status = new Launcher(new ByteArrayInputStream("info status\nstop\ninfo status\ninfo block-jobs\ninfo block\nquit\n".getBytes()),
                 new PrintStream(out, true), new PrintStream(err, true)).runDemo(dir.resolve("demo"));
         String o = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, status, err.toString());
@@ -87,6 +87,11 @@ class DemoMachineTest {
         assertTrue(o.contains("snapshot_blkdev virtio0 " + dir.resolve("demo").resolve("snap.qcow2") + " qcow2"), o);
         assertTrue(o.contains("QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) "), o);
         assertTrue(o.contains("(qemu) VM status: running\r\n(qemu) (qemu) VM status: paused\r\n(qemu) No active jobs\r\n(qemu) "), o);
+        Path demo = dir.resolve("demo");
+        assertTrue(o.contains("(qemu) virtio0 (node-E): " + demo.resolve("file-E.img") + " (qcow2)\r\n"
+                + "    Attached to:      /machine/peripheral-anon/device[0]/virtio-backend\r\n"
+                + "    Cache mode:       writeback\r\n"
+                + "    Backing file:     " + demo.resolve("file-D.img") + " (chain depth: 4)\r\n(qemu) "), o);
         assertTrue(o.substring(0, o.indexOf("QEMU 7.2.22 monitor")).lines().count() <= 20, "the banner fits one screen");
         assertTrue(o.contains("guest: virtio0-randrw on virtio0: "), o);
         assertTrue(o.contains("guest verify: virtio0: verified ") && o.contains("OK, no failures"), o);

@@ -110,6 +110,10 @@ class MachineEndToEndTest {
             assertTrue(st.contains("\"status\": \"running\""), st);
             String hmp = q.call("{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info block-jobs\"}, \"id\": 7}");
             assertTrue(hmp.contains("No active jobs\\r\\n") && hmp.contains("\"id\": 7"), hmp);
+            String blocks = q.call("{\"execute\": \"query-block\"}");
+            assertTrue(blocks.contains("\"device\": \"virtio0\"") && blocks.contains("\"node-name\": \"node-E\""), blocks);
+            String info = q.call("{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info block\"}}");
+            assertTrue(info.startsWith("{\"return\": \"virtio0 (node-E): " + DemoMachine.image(folder, 'E') + " (qcow2)\\r\\n"), info);
             assertEquals("{\"return\": {}}", q.call("{\"execute\": \"quit\"}"));
         }
         assertEquals(0, status.get(60, TimeUnit.SECONDS), err.toString());

@@ -55,6 +55,19 @@ class RequestPathTest {
     }
 
     @Test
+    void theDrainingThreadMayStillDoIoInsideItsSection() {
+        RecordingDriver d = new RecordingDriver(1 << 20, 4096);
+        BlockNode node = RecordingDriver.node(d);
+        try (BlockNode.Drained section = node.drain()) {
+            node.write(0, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+            node.flush();
+            ByteBuffer r = ByteBuffer.allocate(3);
+            node.read(0, r);
+            assertEquals(2, r.get(1));
+        }
+    }
+
+    @Test
     void drainListenersHearBeginAndEnd() {
         BlockNode node = RecordingDriver.node(new RecordingDriver(4096, 512));
         List<String> heard = new ArrayList<>();

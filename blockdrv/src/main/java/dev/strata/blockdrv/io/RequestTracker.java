@@ -11,7 +11,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Rules, checked when a request begins:
  * <ul>
- *   <li>while the node is quiesced ({@link #quiesce()}), new requests wait at the door;</li>
+ *   <li>while the node is quiesced ({@link #quiesce()}), new requests wait at the door, except
+ *       those of the thread that quiesced it: the owner of a drained section does its work
+ *       (flush, header rewrite, copy) through the ordinary request path;</li>
  *   <li>two requests conflict when their ranges, widened to the serialisation alignment,
  *       overlap and either one is serialising or both write; a new request waits until no
  *       conflicting request is in flight. Copy-on-read and job copies are serialising, so a
@@ -51,7 +53,8 @@ public final class RequestTracker {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final List<Tracked> inFlight = new ArrayList<>();
-    private int quiesceDepth;
+    /** One entry per open drained section: the thread that opened it (nestable, so a list). */
+    private final List<Thread> quiescers = new ArrayList<>();
 
     /**
      * Starts a request over {@code [offset, offset+bytes)}; blocks while the node is quiesced or a
@@ -65,7 +68,7 @@ public final class RequestTracker {
         Tracked t = new Tracked(start, Math.max(end, start + 1), write, serialising);
         lock.lock();
         try {
-            while (quiesceDepth > 0 || conflicting(t)) {
+            while (heldAtDoor() || conflicting(t)) {
                 changed.awaitUninterruptibly();
             }
             inFlight.add(t);
@@ -73,6 +76,10 @@ public final class RequestTracker {
         } finally {
             lock.unlock();
         }
+    }
+
+    private boolean heldAtDoor() {
+        return !quiescers.isEmpty() && !quiescers.contains(Thread.currentThread());
     }
 
     private boolean conflicting(Tracked t) {
@@ -102,7 +109,7 @@ public final class RequestTracker {
     public void quiesce() {
         lock.lock();
         try {
-            quiesceDepth++;
+            quiescers.add(Thread.currentThread());
             while (!inFlight.isEmpty()) {
                 changed.awaitUninterruptibly();
             }
@@ -115,10 +122,12 @@ public final class RequestTracker {
     public void resume() {
         lock.lock();
         try {
-            if (quiesceDepth == 0) {
+            if (quiescers.isEmpty()) {
                 throw new IllegalStateException("resume without quiesce");
             }
-            quiesceDepth--;
+            if (!quiescers.remove(Thread.currentThread())) {
+                quiescers.remove(0);
+            }
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -138,7 +147,7 @@ public final class RequestTracker {
     public boolean isQuiesced() {
         lock.lock();
         try {
-            return quiesceDepth > 0;
+            return !quiescers.isEmpty();
         } finally {
             lock.unlock();
         }

@@ -85,6 +85,7 @@ public final class ScenarioRunner {
                 }
             }
             case Step.Fill s -> fill(s);
+            case Step.CheckPattern s -> checkPattern(s);
             case Step.Machine s -> {
                 echo.println("$ strata " + String.join(" ", x(s.args())));
                 host.startMachine(x(s.args()));
@@ -184,6 +185,30 @@ public final class ScenarioRunner {
                 n.write(s.offset() + pos, ByteBuffer.wrap(chunk, 0, len));
             }
             n.flush();
+        } finally {
+            g.closeAll();
+        }
+    }
+
+    private void checkPattern(Step.CheckPattern s) {
+        Path file = dir.resolve(x(s.file()));
+        echo.println("# check that " + file.getFileName() + " reads 0x" + Integer.toHexString(s.pattern()) + " at "
+                + s.offset() + " for " + s.length() + " bytes");
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode n = g.open(BlockOptions.empty().with("file", file.toString()).with("read-only", "on"));
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(s.length(), 1 << 20));
+            for (long pos = 0; pos < s.length(); pos += buf.capacity()) {
+                int len = (int) Math.min(buf.capacity(), s.length() - pos);
+                buf.clear().limit(len);
+                n.read(s.offset() + pos, buf);
+                for (int i = 0; i < len; i++) {
+                    if ((buf.get(i) & 0xff) != s.pattern()) {
+                        fail(s, "byte at offset " + (s.offset() + pos + i) + " of " + file.getFileName() + " is 0x"
+                                + Integer.toHexString(buf.get(i) & 0xff) + ", expected 0x" + Integer.toHexString(s.pattern()));
+                    }
+                }
+            }
         } finally {
             g.closeAll();
         }

@@ -43,6 +43,10 @@ public final class ScriptParser {
         return switch (verb) {
             case "img" -> new Step.Img(no, need(src, no, verb, Words.split(rest), 1));
             case "fill" -> fill(src, no, Words.split(rest));
+            case "check-pattern" -> {
+                Step.Fill f = fill(src, no, Words.split(rest));
+                yield new Step.CheckPattern(no, f.file(), f.pattern(), f.offset(), f.length());
+            }
             case "machine" -> new Step.Machine(no, Words.split(rest));
             case "guest" -> new Step.Guest(no, needText(src, no, verb, rest));
             case "sleep" -> new Step.Sleep(no, duration(src, no, needText(src, no, verb, rest)));
@@ -69,13 +73,13 @@ public final class ScriptParser {
             case "echo" -> new Step.Echo(no, rest);
             case "report" -> new Step.Report(no, needText(src, no, verb, rest));
             default -> throw new ScriptException(src, no, "unknown step '" + verb
-                    + "' (known: img, fill, machine, guest, sleep, hmp, hmp!, qmp, qmp!, wait, expect, expect-not, verify, echo, report)");
+                    + "' (known: img, fill, check-pattern, machine, guest, sleep, hmp, hmp!, qmp, qmp!, wait, expect, expect-not, verify, echo, report)");
         };
     }
 
-    private static Step fill(String src, int no, List<String> w) {
+    private static Step.Fill fill(String src, int no, List<String> w) {
         if (w.size() != 4) {
-            throw new ScriptException(src, no, "usage: fill FILE PATTERN OFFSET LENGTH (e.g. fill file-A.img 0xaa 0 8M)");
+            throw new ScriptException(src, no, "usage: fill|check-pattern FILE PATTERN OFFSET LENGTH (e.g. fill file-A.img 0xaa 0 8M)");
         }
         int pattern;
         try {

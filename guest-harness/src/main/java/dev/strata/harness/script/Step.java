@@ -17,6 +17,9 @@ public sealed interface Step {
     /** {@code fill FILE PATTERN OFFSET LENGTH}: writes a byte pattern into an image before the machine starts. */
     record Fill(int line, String file, int pattern, long offset, long length) implements Step { }
 
+    /** {@code check-pattern FILE PATTERN OFFSET LENGTH}: every byte of the range reads as PATTERN (image opened read-only). */
+    record CheckPattern(int line, String file, int pattern, long offset, long length) implements Step { }
+
     /** {@code machine OPTIONS…}: starts the machine from a QEMU-style command line. */
     record Machine(int line, List<String> args) implements Step { }
 

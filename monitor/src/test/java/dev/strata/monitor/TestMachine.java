@@ -9,7 +9,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** A real machine for monitor tests: a block graph of real images, a run state, a quit latch. */
-public final class TestMachine implements Machine {
+public class TestMachine implements Machine {
 
     private final BlockGraph graph = new BlockGraph();
     private final AtomicReference<RunState> state = new AtomicReference<>(RunState.PRELAUNCH);

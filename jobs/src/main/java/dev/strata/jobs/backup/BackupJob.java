@@ -117,7 +117,11 @@ public final class BackupJob extends Job {
         int clusters = (int) ((source.size() + CLUSTER - 1) / CLUSTER);
         while (!isCancelled()) {
             if (cbwFailure != null) {
-                throw cbwFailure;   // a point-in-time copy that missed a cluster is worthless
+                // a point-in-time copy that missed a cluster is worthless, whatever the policy; the
+                // guest's write itself went through (QEMU's on-cbw-error=break-snapshot)
+                reportError(OnError.REPORT, cbwFailure, IoOperation.WRITE);
+                pipeline.awaitIdle();
+                throw cbwFailure;
             }
             List<CopyPipeline.Failure> failed = pipeline.drainFailures();
             if (!failed.isEmpty()) {

@@ -216,6 +216,30 @@ final class ClusterMap {
         return l2.get(l2off).buf.getLong((int) (cluster % l2Entries) * entryBytes);
     }
 
+    /** The subcluster bitmap of {@code cluster} (extended L2 only), 0 when its L2 table does not exist. */
+    long bitmap(long cluster) {
+        long l1i = cluster / l2Entries;
+        long l2off = l1i < l1.length ? l1[(int) l1i] & OFFSET_MASK : 0;
+        if (l2off == 0) {
+            return 0;
+        }
+        checkL2Offset(l2off, l1i);
+        return l2.get(l2off).buf.getLong((int) (cluster % l2Entries) * entryBytes + 8);
+    }
+
+    /** Sets an extended L2 entry: the first word and the subcluster bitmap, with the ordering of {@link #setEntry}. */
+    void setEntry(long cluster, long entry, long bitmap) {
+        MetadataCache.Table t = tableForWrite(cluster);
+        int at = (int) (cluster % l2Entries) * entryBytes;
+        beginChange();
+        t.buf.putLong(at, entry);
+        t.buf.putLong(at + 8, bitmap);
+        endChange();
+        l2.markDirty(t);
+        l2.dependOn(refcounts.cache);
+        l2.dependOnFlush();
+    }
+
     /** True when the L2 table for {@code cluster} exists. */
     boolean hasTable(long cluster) {
         long l1i = cluster / l2Entries;
@@ -234,6 +258,12 @@ final class ClusterMap {
         l2.markDirty(t);
         l2.dependOn(refcounts.cache);
         l2.dependOnFlush();
+    }
+
+    /** True when the active L1 entry covering {@code cluster} has COPIED (its L2 table is not shared). */
+    boolean tableCopied(long cluster) {
+        long l1i = cluster / l2Entries;
+        return l1i < l1.length && (l1[(int) l1i] & OFLAG_COPIED) != 0;
     }
 
     /** Makes sure the L2 table of {@code cluster} exists and is not shared (allocating it now). */

@@ -138,10 +138,6 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
             throw BlockException.unsupported("qcow2 image '" + host.name() + "' has persistent dirty bitmaps;"
                     + " Strata opens such images read-only only");
         }
-        if (header.extendedL2()) {
-            throw BlockException.unsupported("Writing qcow2 images with extended L2 entries is not supported by Strata;"
-                    + " open '" + host.name() + "' read-only");
-        }
     }
 
     @Override

@@ -27,6 +27,8 @@ final class Qcow2Writer {
     private final Refcounts refcounts;
     private final int clusterBits;
     private final int clusterSize;
+    /** Non-null for images with extended L2 entries. */
+    private final SubclusterWriter sub;
 
     Qcow2Writer(Qcow2Driver d) {
         this.d = d;
@@ -34,12 +36,20 @@ final class Qcow2Writer {
         this.refcounts = d.refcounts;
         this.clusterBits = d.clusterBits;
         this.clusterSize = d.clusterSize;
+        this.sub = d.header.extendedL2() ? new SubclusterWriter(d, this) : null;
     }
 
     void write(long offset, ByteBuffer src) {
         long pos = offset;
         while (src.hasRemaining()) {
             int len = src.remaining();
+            if (sub != null) {
+                int n = (int) Math.min(len, ((pos >>> clusterBits) + 1 << clusterBits) - pos);
+                sub.write(pos, src.slice(src.position(), n));
+                src.position(src.position() + n);
+                pos += n;
+                continue;
+            }
             Extent e;
             long hostStart = -1;
             long firstCluster = pos >>> clusterBits;
@@ -92,7 +102,7 @@ final class Qcow2Writer {
     }
 
     /** Fills {@code dst} with what this layer reads at {@code offset} now; zeros past the virtual size. */
-    private void copyOnWrite(long offset, ByteBuffer dst) {
+    void copyOnWrite(long offset, ByteBuffer dst) {
         long inside = Math.max(0, Math.min(dst.remaining(), d.size() - offset));
         if (inside > 0) {
             d.read(offset, dst.slice(0, (int) inside));
@@ -118,7 +128,7 @@ final class Qcow2Writer {
     }
 
     /** Remembers the host space an L2 entry owned, to be released once the new entry is in place. */
-    private void collectFree(long old, List<long[]> toFree) {
+    void collectFree(long old, List<long[]> toFree) {
         if ((old & OFLAG_COMPRESSED) != 0) {
             long coff = compressedOffset(old, clusterBits);
             toFree.add(new long[] {coff, compressedSize(old, clusterBits)});
@@ -127,7 +137,7 @@ final class Qcow2Writer {
         }
     }
 
-    private void free(List<long[]> toFree) {
+    void free(List<long[]> toFree) {
         if (toFree.isEmpty()) {
             return;
         }
@@ -143,6 +153,10 @@ final class Qcow2Writer {
     }
 
     void writeZeroes(long offset, long bytes, boolean mayUnmap) {
+        if (sub != null) {
+            zeroSubclusters(offset, bytes, mayUnmap, false);
+            return;
+        }
         long end = offset + bytes;
         long firstWhole = ceil(offset);
         long lastWhole = Math.floorDiv(end, clusterSize) * (long) clusterSize;
@@ -191,6 +205,15 @@ final class Qcow2Writer {
     }
 
     void discard(long offset, long bytes) {
+        if (sub != null) {
+            long end = offset + bytes;
+            long first = ceil(offset);
+            long last = end == d.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
+            if (first < last) {
+                zeroSubclusters(first, last - first, true, true);
+            }
+            return;
+        }
         long end = offset + bytes;
         long first = ceil(offset);
         long last = end == d.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
@@ -242,6 +265,50 @@ final class Qcow2Writer {
         refcounts.cache.flush();
         d.host.write(OFF_SIZE, ByteBuffer.allocate(8).putLong(0, newSize));
         d.host.flush();
+    }
+
+    /** Zero writes and discards on extended L2 images: zero bits for whole subclusters, zero bytes for the rest. */
+    private void zeroSubclusters(long offset, long bytes, boolean mayUnmap, boolean discard) {
+        int scBits = sub.subclusterBits();
+        long sc = 1L << scBits;
+        long end = offset + bytes;
+        long firstWhole = Math.floorDiv(offset + sc - 1, sc) * sc;
+        long lastWhole = end == d.size() ? Math.floorDiv(end + sc - 1, sc) * sc : Math.floorDiv(end, sc) * sc;
+        if (firstWhole >= lastWhole) {
+            zeroBytes(offset, bytes);
+            return;
+        }
+        if (offset < firstWhole) {
+            zeroBytes(offset, firstWhole - offset);
+        }
+        List<long[]> bytesToWrite = new ArrayList<>();
+        d.lock.lock();
+        try {
+            d.prepareWrite();
+            List<long[]> toFree = new ArrayList<>();
+            for (long pos = firstWhole; pos < lastWhole; ) {
+                long c = pos >>> clusterBits;
+                long cStart = c << clusterBits;
+                long stop = Math.min(lastWhole, cStart + clusterSize);
+                int a = (int) ((pos - cStart) >>> scBits);
+                int b = (int) ((stop - cStart + sc - 1) >>> scBits);
+                if (sub.needsBytes(c, a == 0 && b == 32)) {
+                    bytesToWrite.add(new long[] {pos, Math.min(stop, d.size()) - pos});
+                } else if (!(discard && d.node.backing() == null && map.entry(c) == 0 && map.bitmap(c) == 0)) {
+                    sub.zero(c, a, b, mayUnmap, discard, toFree);
+                }
+                pos = stop;
+            }
+            free(toFree);
+        } finally {
+            d.lock.unlock();
+        }
+        for (long[] r : bytesToWrite) {
+            zeroBytes(r[0], r[1]);
+        }
+        if (lastWhole < end) {
+            zeroBytes(lastWhole, end - lastWhole);
+        }
     }
 
     private long ceil(long v) {

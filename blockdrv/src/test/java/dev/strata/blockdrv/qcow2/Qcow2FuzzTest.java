@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(150)
 class Qcow2FuzzTest {
 
-    private static final int ITERATIONS = Integer.getInteger("strata.fuzz.iterations", 3000);
+    private static final int ITERATIONS = Integer.getInteger("strata.fuzz.iterations", 2000);
 
     @TempDir
     Path dir;
@@ -92,8 +92,13 @@ class Qcow2FuzzTest {
                 }
             }
             Files.write(f, b);
+            long t0 = System.nanoTime();
             try {
                 exercise(f, r.nextLong());
+                if (System.nanoTime() - t0 > 200_000_000L && Boolean.getBoolean("strata.fuzz.slow")) {
+                    Files.write(dir.resolve("slow-" + i + ".qcow2"), b);
+                    System.err.println("slow iteration " + i + " (seed " + s + "): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+                }
             } catch (BlockException expected) {
                 // a clear refusal is the point
             } catch (Throwable t) {

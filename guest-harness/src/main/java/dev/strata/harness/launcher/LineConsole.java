@@ -1,99 +1,133 @@
 package dev.strata.harness.launcher;
 
+import dev.strata.monitor.EventBus;
+import dev.strata.monitor.QmpEvent;
 import dev.strata.monitor.Version;
 import dev.strata.monitor.hmp.HmpInterpreter;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A plain line-at-a-time HMP session: QEMU's banner, the {@code (qemu) } prompt, each line run by
- * the monitor's {@link HmpInterpreter}, output with {@code \r\n} as QEMU writes it. It serves the
- * terminal ({@code -monitor stdio}; end of input quits the machine) and each client of
- * {@code -monitor unix:...} (end of input just ends that client; typed lines are echoed as QEMU's
- * readline does, so a script that drops everything up to the first {@code \r\n} after its command
- * reads the same on both). It has no line editing or history: a JLine console from the monitor
- * module can take the terminal's place when there is one.
+ * The HMP monitor on the terminal ({@code -monitor stdio}, the default): QEMU's banner, the
+ * {@code (qemu) } prompt, each line run by the monitor's {@link HmpInterpreter}, output with
+ * {@code \r\n} as QEMU writes it, asynchronous monitor text printed above the prompt. End of
+ * input (Ctrl-D) quits the machine. The terminal echoes what is typed, so nothing is echoed here
+ * (the socket sessions of {@code -monitor unix:} do echo, as QEMU's readline does). A plain line
+ * reader: no line editing or history.
  *
- * <p>One instance per session, run on that session's (virtual) thread; the interpreter is safe to
- * call from many sessions at once. {@code atPrompt} is volatile: the launcher reads it from its
- * own thread to end a dangling prompt line on shutdown.
+ * <p>The session runs on its own virtual thread; asynchronous text comes from any thread. Writes
+ * are serialised by {@code writeLock}, which also guards {@code atPrompt}.
  */
-final class LineConsole {
+final class LineConsole implements EventBus.Listener {
 
     private final HmpInterpreter hmp;
+    private final EventBus events;
     private final InputStream in;
     private final PrintStream out;
     private final StrataMachine machine;
-    private final boolean terminal;
-    private volatile boolean atPrompt;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private boolean atPrompt;
 
-    /**
-     * @param terminal true for stdio (no echo; end of input quits), false for a socket client
-     */
-    LineConsole(HmpInterpreter hmp, InputStream in, OutputStream out, StrataMachine machine, boolean terminal) {
+    LineConsole(HmpInterpreter hmp, EventBus events, InputStream in, PrintStream out, StrataMachine machine) {
         this.hmp = hmp;
+        this.events = events;
         this.in = in;
-        this.out = out instanceof PrintStream p ? p : new PrintStream(out, false, StandardCharsets.UTF_8);
+        this.out = out;
         this.machine = machine;
-        this.terminal = terminal;
     }
 
     /** Starts the session on its own virtual thread; returns at once. */
-    void start(String name) {
-        Thread.ofVirtual().name(name).start(this::run);
+    void start() {
+        Thread.ofVirtual().name("strata-hmp-stdio").start(this::run);
     }
 
-    /** Runs the session on the calling thread until end of input or quit. */
-    void run() {
-        out.print("QEMU " + Version.qemu() + " monitor - type 'help' for more information\r\n");
-        prompt();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+    private void run() {
+        try (AutoCloseable sub = events.subscribe(this);
+             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            write("QEMU " + Version.qemu() + " monitor - type 'help' for more information\r\n", true);
             while (!machine.isQuitRequested()) {
                 String line = r.readLine();
                 if (line == null) {
                     break;
                 }
-                atPrompt = false;
-                if (!terminal) {
-                    out.print(line + "\r\n");
-                }
+                markInput();
                 HmpInterpreter.Result res = hmp.execute(line);
-                out.print(res.output().replace("\n", "\r\n"));
-                out.flush();
+                write(res.output().replace("\n", "\r\n"), false);
                 res.context().runAfterReply();
-                if (machine.isQuitRequested()) {
+                if (machine.isQuitRequested() || res.context().sessionEnds()) {
                     return;
                 }
-                prompt();
+                write("", true);
             }
-        } catch (IOException e) {
-            // the input is gone: same as end of input
-        } catch (RuntimeException e) {
-            out.print("Error: internal error: " + e + "\r\n");
+        } catch (Exception e) {
+            // the terminal is gone: same as end of input
         }
-        if (terminal) {
-            endLine();
-            machine.requestQuit("end of input");
+        endLine();
+        machine.requestQuit("end of input");
+    }
+
+    /** Text from elsewhere in the monitor (job messages and the like), printed above the prompt. */
+    @Override
+    public void asyncText(String text) {
+        writeLock.lock();
+        try {
+            if (atPrompt) {
+                out.print("\r\n");
+            }
+            out.print(text.replace("\n", "\r\n") + "\r\n");
+            if (atPrompt) {
+                out.print("(qemu) ");
+            }
+            out.flush();
+        } finally {
+            writeLock.unlock();
         }
     }
 
-    private void prompt() {
-        out.print("(qemu) ");
-        out.flush();
-        atPrompt = true;
+    @Override
+    public void event(QmpEvent event) {
+        // HMP does not show QMP events
+    }
+
+    private void write(String text, boolean thenPrompt) {
+        writeLock.lock();
+        try {
+            out.print(text);
+            if (thenPrompt) {
+                out.print("(qemu) ");
+            }
+            atPrompt = thenPrompt;
+            out.flush();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private void markInput() {
+        writeLock.lock();
+        try {
+            atPrompt = false;
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     /** Ends a prompt line left open (the machine quits for another reason), so later output starts clean. */
     void endLine() {
-        if (atPrompt) {
-            atPrompt = false;
-            out.print("\r\n");
-            out.flush();
+        writeLock.lock();
+        try {
+            if (atPrompt) {
+                atPrompt = false;
+                out.print("\r\n");
+                out.flush();
+            }
+        } finally {
+            writeLock.unlock();
         }
     }
 }

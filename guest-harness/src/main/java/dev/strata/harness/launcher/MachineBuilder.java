@@ -14,7 +14,7 @@ import dev.strata.device.VmRunState;
 import dev.strata.harness.guest.Guest;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.qmp.QmpServer;
-import dev.strata.monitor.transport.UnixServer;
+import dev.strata.monitor.hmp.HmpSocketServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -95,10 +95,10 @@ public final class MachineBuilder {
      */
     public void startFrontEnds(StrataMachine machine) {
         if (machine.config().monitor().kind() == Endpoint.Kind.STDIO) {
-            LineConsole console = new LineConsole(machine.monitor().hmp(), in, out, machine, true);
+            LineConsole console = new LineConsole(machine.monitor().hmp(), machine.monitor().events(), in, out, machine);
             // registered last, so it runs first on close: later output starts on a fresh line
             machine.addService(console::endLine);
-            console.start("strata-hmp-stdio");
+            console.start();
         }
     }
 
@@ -108,10 +108,9 @@ public final class MachineBuilder {
         if (e.kind() != Endpoint.Kind.UNIX) {
             return;
         }
-        UnixServer server;
+        HmpSocketServer server;
         try {
-            server = UnixServer.start(e.path(), (cin, cout, hangUp) ->
-                    new LineConsole(m.monitor().hmp(), cin, cout, m, false).run(), "hmp");
+            server = m.monitor().startHmp(e.path());
         } catch (IOException | RuntimeException ex) {
             throw new UsageException(e.typed(), "Failed to bind socket to " + e.path() + ": " + reason(ex));
         }
@@ -210,7 +209,7 @@ public final class MachineBuilder {
         for (Endpoint q : m.config().qmp()) {
             QmpServer server;
             try {
-                server = QmpServer.start(m.monitor(), q.path());
+                server = m.monitor().startQmp(q.path());
             } catch (IOException | RuntimeException e) {
                 throw new UsageException(q.typed(), "Failed to bind socket to " + q.path() + ": " + reason(e));
             }

@@ -72,9 +72,10 @@ public final class MachineBuilder {
                 devices.close();
             });
             m.addService(() -> m.jobs().cancelAll(JOB_STOP_TIMEOUT));
-            m.addService(() -> Workloads.stop(m, out, err));
+            Workloads workloads = new Workloads(m);
+            m.addService(() -> workloads.stop(out, err));
             attach(graph, config, plan, m);
-            Workloads.start(m, err);
+            workloads.start(err);
             m.setMonitor(Monitor.create(m));
             startHmpSocket(m);
             startQmp(m);

@@ -22,12 +22,18 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class Workloads {
 
+    /** The machine whose workloads these are. */
+    private final StrataMachine m;
+    /** The thread starting the workloads of a {@code -S} machine at its first run, or null. */
+    private volatile Thread starter;
+
     /** How long quit waits for workloads to finish their requests in flight. */
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
     /** How long the final verification pass may take before quit gives up on it. */
     static final Duration VERIFY_TIMEOUT = Duration.ofSeconds(120);
 
-    private Workloads() {
+    Workloads(StrataMachine m) {
+        this.m = m;
     }
 
     /**
@@ -35,7 +41,7 @@ final class Workloads {
      * a verifying workload reads its window's original content first, and a guest whose vCPUs
      * have not started cannot read.
      */
-    static void start(StrataMachine m, PrintStream err) {
+    void start(PrintStream err) {
         for (GuestSpec g : m.config().guests()) {
             String drive = g.workload().drive();
             if (drive != null && m.guest().disk(drive) == null) {
@@ -43,16 +49,16 @@ final class Workloads {
             }
         }
         if (m.vm().state() == RunState.RUNNING) {
-            startAll(m);
+            startAll();
             return;
         }
         AtomicBoolean started = new AtomicBoolean();
         m.vm().addListener((before, now) -> {
             if (now == RunState.RUNNING && started.compareAndSet(false, true)) {
                 // not on the thread that ran `cont`: the monitor's reply must not wait for the baseline reads
-                Thread.ofVirtual().name("strata-guest-start").start(() -> {
+                starter = Thread.ofVirtual().name("strata-guest-start").start(() -> {
                     try {
-                        startAll(m);
+                        startAll();
                     } catch (UsageException e) {
                         err.println(e.line());
                     }
@@ -61,7 +67,7 @@ final class Workloads {
         });
     }
 
-    private static void startAll(StrataMachine m) {
+    private void startAll() {
         for (GuestSpec g : m.config().guests()) {
             if (m.isQuitRequested()) {
                 return;
@@ -79,8 +85,17 @@ final class Workloads {
     }
 
     /** Stops the workloads, prints their results and the full verification pass. */
-    static void stop(StrataMachine m, PrintStream out, PrintStream err) throws InterruptedException {
+    void stop(PrintStream out, PrintStream err) throws InterruptedException {
         Guest guest = m.guest();
+        Thread s = starter;
+        if (s != null && s.isAlive()) {
+            // workloads of a -S machine still reading their baselines: let them get going (the
+            // quit flag stops any not yet started), so they are stopped and judged like the rest
+            if (m.vm().state() == RunState.PAUSED) {
+                m.vm().cont();
+            }
+            s.join(STOP_TIMEOUT);
+        }
         if (guest.workloads().isEmpty()) {
             return;
         }

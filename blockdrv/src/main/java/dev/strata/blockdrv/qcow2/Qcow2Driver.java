@@ -126,10 +126,6 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
         if ((header.incompatible & INCOMPAT_CORRUPT) != 0 && !forCheck) {
             throw new BlockException(BlockException.Kind.CORRUPT, "Image is corrupt; cannot be opened read/write");
         }
-        if (header.version < 3) {
-            throw BlockException.unsupported("Writing qcow2 version 2 (compat=0.10) images is not supported by Strata;"
-                    + " open '" + host.name() + "' read-only or convert it with 'qemu-img amend -o compat=1.1'");
-        }
         if (header.nbSnapshots != 0) {
             throw BlockException.unsupported("qcow2 image '" + host.name() + "' has internal snapshots;"
                     + " Strata opens such images read-only only");

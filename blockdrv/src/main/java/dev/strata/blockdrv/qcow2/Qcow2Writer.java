@@ -153,6 +153,16 @@ final class Qcow2Writer {
     }
 
     void writeZeroes(long offset, long bytes, boolean mayUnmap) {
+        if (d.header.version < 3) {
+            // v2 has no zero flag: without a backing file a free cluster reads zeros, with one
+            // the zeros must be written (QEMU does the same)
+            if (d.node.backing() == null) {
+                deallocateV2(offset, bytes, true);
+            } else {
+                zeroBytes(offset, bytes);
+            }
+            return;
+        }
         if (sub != null) {
             zeroSubclusters(offset, bytes, mayUnmap, false);
             return;
@@ -205,6 +215,12 @@ final class Qcow2Writer {
     }
 
     void discard(long offset, long bytes) {
+        if (d.header.version < 3) {
+            if (d.node.backing() == null) {
+                deallocateV2(offset, bytes, false); // with a backing file v2 cannot discard: ignored, as in QEMU
+            }
+            return;
+        }
         if (sub != null) {
             long end = offset + bytes;
             long first = ceil(offset);
@@ -308,6 +324,40 @@ final class Qcow2Writer {
         }
         if (lastWhole < end) {
             zeroBytes(lastWhole, end - lastWhole);
+        }
+    }
+
+    /** v2 without a backing file: whole clusters become unallocated (read as zeros); partial ones get zero bytes when asked to. */
+    private void deallocateV2(long offset, long bytes, boolean zeroPartial) {
+        long end = offset + bytes;
+        long first = ceil(offset);
+        long last = end == d.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
+        if (first >= last) {
+            if (zeroPartial) {
+                zeroBytes(offset, bytes);
+            }
+            return;
+        }
+        if (zeroPartial && offset < first) {
+            zeroBytes(offset, first - offset);
+        }
+        d.lock.lock();
+        try {
+            d.prepareWrite();
+            List<long[]> toFree = new ArrayList<>();
+            for (long c = first >>> clusterBits; c < last >>> clusterBits; c++) {
+                long old = map.entry(c);
+                if (old != 0) {
+                    map.setEntry(c, 0);
+                    collectFree(old, toFree);
+                }
+            }
+            free(toFree);
+        } finally {
+            d.lock.unlock();
+        }
+        if (zeroPartial && last < end) {
+            zeroBytes(last, end - last);
         }
     }
 

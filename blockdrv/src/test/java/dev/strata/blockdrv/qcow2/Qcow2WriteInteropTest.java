@@ -94,7 +94,7 @@ class Qcow2WriteInteropTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "cluster_size=4k", "cluster_size=512", "cluster_size=2M", "refcount_bits=1",
-        "refcount_bits=64,cluster_size=16k", "lazy_refcounts=on", "extended_l2=on", "extended_l2=on,cluster_size=16k"})
+        "refcount_bits=64,cluster_size=16k", "lazy_refcounts=on", "extended_l2=on", "extended_l2=on,cluster_size=16k", "compat=0.10", "compat=0.10,cluster_size=4k"})
     void randomWritesOnAFreshImage(String options) throws IOException {
         Path p = dir.resolve("w.qcow2");
         int size = 24 << 20;
@@ -379,5 +379,41 @@ class Qcow2WriteInteropTest {
         byte[] b = new byte[len];
         Arrays.fill(b, (byte) value);
         return ByteBuffer.wrap(b);
+    }
+
+    @Test
+    void version2OverlayCopyOnWriteAndZeroes() throws IOException {
+        Path a = dir.resolve("a.qcow2");
+        img("create", "-q", "-f", "qcow2", "-o", "compat=0.10", a, "8M");
+        io(a, "write -P 0x11 0 8M");
+        Path b = dir.resolve("b.qcow2");
+        create(b, -1, "compat=0.10,backing_file=a.qcow2,backing_fmt=qcow2");
+        byte[] model = Qemu.rawOf(a);
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode n = openRw(g, b);
+            Random r = new Random(11);
+            for (int i = 0; i < 120; i++) {
+                int off = r.nextInt(model.length - 70000);
+                int len = 1 + r.nextInt(70000);
+                if (i % 4 == 0) {
+                    n.writeZeroes(off, len, true);
+                    Arrays.fill(model, off, off + len, (byte) 0);
+                } else {
+                    byte[] d = new byte[len];
+                    r.nextBytes(d);
+                    n.write(off, ByteBuffer.wrap(d));
+                    System.arraycopy(d, 0, model, off, len);
+                }
+                if (i % 10 == 0) {
+                    n.discard(off, len); // v2 over a backing file cannot discard: ignored
+                }
+            }
+        } finally {
+            g.closeAll();
+        }
+        assertClean(b);
+        assertTrue(img("info", b).contains("compat: 0.10"));
+        Qcow2ReadInteropTest.assertSameContent(model, Qemu.rawOf(b), "qemu read-back");
     }
 }

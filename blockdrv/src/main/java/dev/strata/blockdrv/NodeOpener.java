@@ -53,15 +53,16 @@ final class NodeOpener {
             fileNode.closeDriver();
             throw e;
         }
+        // registered before its backing chain is opened, as QEMU names and lists them: the backing
+        // images are newer, so `info block -n` shows them first
+        graph.register(fileNode);
+        graph.register(node);
         try {
             attachBacking(node, o, depth, chain);
         } catch (RuntimeException e) {
-            node.closeDriver();
-            fileNode.closeDriver();
+            graph.close(node);
             throw e;
         }
-        graph.register(fileNode);
-        graph.register(node);
         return node;
     }
 

@@ -119,7 +119,8 @@ public final class BlockQueries {
         if (used != null) {
             o.put("actual-size", used);
         }
-        o.put("virtual-size", n.size());
+        // QEMU measures protocol nodes in whole 512-byte sectors (bdrv_getlength)
+        o.put("virtual-size", n.formatName().equals("file") ? (n.size() + 511) / 512 * 512 : n.size());
         if (q != null) {
             o.put("cluster-size", q.clusterSize());
         }

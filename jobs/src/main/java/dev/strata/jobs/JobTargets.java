@@ -25,6 +25,12 @@ public final class JobTargets {
      */
     public static BlockNode createAndOpen(BlockGraph graph, String file, String format, long size, BlockNode backing,
                                           boolean existing) {
+        return createAndOpen(graph, file, format, size, backing, existing, null);
+    }
+
+    /** As above, naming the new node {@code nodeName} (drive-mirror's {@code node-name}) when not null. */
+    public static BlockNode createAndOpen(BlockGraph graph, String file, String format, long size, BlockNode backing,
+                                          boolean existing, String nodeName) {
         DriverRegistry drivers = graph.drivers();
         drivers.require(format);   // Unknown file format 'x'
         Path wanted = Path.of(file).toAbsolutePath().normalize();
@@ -51,6 +57,9 @@ public final class JobTargets {
                 .with("backing", backing != null ? backing.nodeName() : "");
         if (existing && backing == null) {
             open = open.without("backing");
+        }
+        if (nodeName != null) {
+            open = open.with("node-name", nodeName);
         }
         return graph.open(open);
     }

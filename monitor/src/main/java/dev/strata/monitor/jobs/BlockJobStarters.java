@@ -205,7 +205,7 @@ final class BlockJobStarters {
             format = probe(g, file);
         }
         try {
-            return JobTargets.createAndOpen(g, file, format, size, backing, existing);
+            return JobTargets.createAndOpen(g, file, format, size, backing, existing, nodeName);
         } catch (BlockException e) {
             throw JobException.generic(e.getMessage());
         }

@@ -84,15 +84,15 @@ class BlockCommandsTest {
                 #blockN: T/R.img (file)
                     Cache mode:       writeback
 
-                #blockN: T/C.qcow2 (qcow2)
-                    Cache mode:       writeback
-                    Backing file:     T/A.qcow2 (chain depth: 1)
-
                 #blockN: T/A.qcow2 (qcow2, read-only)
                     Cache mode:       writeback
 
                 #blockN: T/A.qcow2 (file, read-only)
                     Cache mode:       writeback
+
+                #blockN: T/C.qcow2 (qcow2)
+                    Cache mode:       writeback
+                    Backing file:     T/A.qcow2 (chain depth: 1)
 
                 #blockN: T/C.qcow2 (file)
                     Cache mode:       writeback

@@ -1,9 +1,11 @@
 package dev.strata.blockdrv.fault;
 
 import dev.strata.blockdrv.BlockDriver;
+import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockStatus;
 import dev.strata.blockdrv.SupportsDiscard;
+import dev.strata.blockdrv.SupportsResize;
 import dev.strata.blockdrv.SupportsWriteZeroes;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -14,7 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * request fails: the test double for EIO and ENOSPC on guest, job-source and job-target paths.
  * Rules can be added and removed at run time from any thread.
  */
-public final class FaultInjectionDriver implements BlockDriver, SupportsWriteZeroes, SupportsDiscard {
+public final class FaultInjectionDriver implements BlockDriver, SupportsWriteZeroes, SupportsDiscard, SupportsResize {
 
     private final BlockNode node;
     private final List<FaultRule> rules = new CopyOnWriteArrayList<>();
@@ -79,6 +81,25 @@ public final class FaultInjectionDriver implements BlockDriver, SupportsWriteZer
     @Override
     public void flush() {
         check(FaultRule.Op.FLUSH, 0, 0);
+        // a filter that swallowed flushes would make every durability claim above it untrue
+        node.file().flush();
+    }
+
+    /**
+     * Grows (or shrinks) the child, so a qcow2 image can sit on this filter and allocate: growing
+     * is a write to the new tail as far as the rules go (ENOSPC usually comes from there).
+     */
+    @Override
+    public void resize(long newSize) {
+        long old = node.file().size();
+        if (newSize > old) {
+            check(FaultRule.Op.WRITE, old, newSize - old);
+        }
+        if (node.file().driver() instanceof SupportsResize r) {
+            r.resize(newSize);
+        } else {
+            throw BlockException.unsupported("The file under this fault-injection filter cannot be resized");
+        }
     }
 
     @Override

@@ -50,6 +50,7 @@ public final class Monitor {
         for (CommandModule m : ServiceLoader.load(CommandModule.class, Monitor.class.getClassLoader())) {
             m.register(r, machine, events);
         }
+        dev.strata.monitor.system.DeviceEventBridge.attach(machine, events);
         return new Monitor(machine, r, events);
     }
 

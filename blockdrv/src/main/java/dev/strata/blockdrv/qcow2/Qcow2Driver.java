@@ -401,13 +401,16 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
             if (closed) {
                 return;
             }
-            if (!readOnly) {
-                map.l2.flush();
-                refcounts.cache.flush();
-                host.flush();
+            try {
+                if (!readOnly) {
+                    map.l2.flush();
+                    refcounts.cache.flush();
+                    host.flush();
+                }
+            } finally {
+                closed = true;
+                host.close();
             }
-            closed = true;
-            host.close();
         } finally {
             lock.unlock();
         }

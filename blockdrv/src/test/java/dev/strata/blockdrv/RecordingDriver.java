@@ -14,6 +14,8 @@ final class RecordingDriver implements BlockDriver {
     final byte[] data;
     final int cluster;
     volatile CountDownLatch gate = new CountDownLatch(0);
+    /** Extra time each write takes, so writes overlap in time. */
+    volatile long writeDelayMillis;
     final AtomicInteger active = new AtomicInteger();
     final AtomicInteger maxActive = new AtomicInteger();
     final ConcurrentHashMap<Long, AtomicInteger> perCluster = new ConcurrentHashMap<>();
@@ -80,6 +82,13 @@ final class RecordingDriver implements BlockDriver {
     public void write(long offset, ByteBuffer src) {
         int len = src.remaining();
         enter(offset, len, true);
+        if (writeDelayMillis > 0) {
+            try {
+                Thread.sleep(writeDelayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         synchronized (data) {
             src.get(data, (int) offset, len);
         }

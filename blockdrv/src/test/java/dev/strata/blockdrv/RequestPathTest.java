@@ -130,6 +130,34 @@ class RequestPathTest {
     }
 
     @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aSerialisingRequestIsNotStarvedByAStreamOfOverlappingWrites() throws Exception {
+        RecordingDriver d = new RecordingDriver(1 << 20, 512);
+        d.writeDelayMillis = 3;
+        BlockNode node = RecordingDriver.node(d);
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> writers = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            int n = i;
+            writers.add(Thread.ofVirtual().start(() -> {
+                // each writer keeps a write to the first cluster in flight nearly all the time
+                while (!stop.get()) {
+                    node.write(512L * n, ByteBuffer.allocate(512));
+                }
+            }));
+        }
+        Thread.sleep(50);
+        long t0 = System.nanoTime();
+        node.copyOnRead(0, 65536);
+        long waitedMs = (System.nanoTime() - t0) / 1_000_000;
+        stop.set(true);
+        for (Thread t : writers) {
+            t.join();
+        }
+        assertTrue(waitedMs < 3_000, "copy-on-read waited " + waitedMs + " ms behind later writes");
+    }
+
+    @Test
     void readsDoNotWaitForEachOther() throws Exception {
         RecordingDriver d = new RecordingDriver(1 << 20, 65536);
         BlockNode node = RecordingDriver.node(d);

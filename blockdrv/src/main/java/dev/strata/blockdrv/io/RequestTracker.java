@@ -18,7 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       overlap and either one is serialising or both write; a new request waits until no
  *       conflicting request is in flight. Copy-on-read and job copies are serialising, so a
  *       copy can never overwrite a guest write that raced it, and a reader never sees half a
- *       copy.</li>
+ *       copy. Requests wait only for conflicting requests that arrived before them (in flight or
+ *       themselves waiting), so service is first-come first-served per range and nothing
+ *       starves.</li>
  * </ul>
  * Any thread may call any method; all state is guarded by {@code lock}.
  */
@@ -68,10 +70,15 @@ public final class RequestTracker {
         Tracked t = new Tracked(start, Math.max(end, start + 1), write, serialising);
         lock.lock();
         try {
-            while (heldAtDoor() || conflicting(t)) {
+            while (heldAtDoor()) {
                 changed.awaitUninterruptibly();
             }
+            // joining the list before waiting keeps arrival order: later requests queue behind this
+            // one, so a copy-on-read that overlaps a stream of guest writes cannot be starved
             inFlight.add(t);
+            while (conflictsWithEarlier(t)) {
+                changed.awaitUninterruptibly();
+            }
             return t;
         } finally {
             lock.unlock();
@@ -82,8 +89,12 @@ public final class RequestTracker {
         return !quiescers.isEmpty() && !quiescers.contains(Thread.currentThread());
     }
 
-    private boolean conflicting(Tracked t) {
+    /** Only requests that arrived earlier count: they never wait for this one, so there is no cycle. */
+    private boolean conflictsWithEarlier(Tracked t) {
         for (Tracked other : inFlight) {
+            if (other == t) {
+                return false;
+            }
             if (t.conflictsWith(other)) {
                 return true;
             }

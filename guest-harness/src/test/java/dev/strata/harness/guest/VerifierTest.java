@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.strata.device.GuestMemory;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The shadow-map rules on a disk simulated in memory, where the test decides exactly what lands:
  * overlapping in-flight writes, failed writes, reads racing writes, and what a crash may leave.
  */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VerifierTest {
 
     /** A disk that is just bytes; reads and writes copy between it and guest memory. */

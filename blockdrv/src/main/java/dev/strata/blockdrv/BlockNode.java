@@ -226,7 +226,8 @@ public final class BlockNode {
             return;
         }
         beforeWrite(offset, bytes);
-        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, false, driver.serialisationAlignment())) {
+        // unmapping zero writes free clusters like a discard, so they serialise against reads too
+        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, mayUnmap, driver.serialisationAlignment())) {
             if (driver instanceof SupportsWriteZeroes z && aligned(offset, bytes)) {
                 z.writeZeroes(offset, bytes, mayUnmap);
             } else {
@@ -245,7 +246,9 @@ public final class BlockNode {
             return;
         }
         beforeWrite(offset, bytes);
-        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, false, driver.serialisationAlignment())) {
+        // serialising: a discard frees host clusters that a read still in flight may be about to
+        // read, and a later allocation may reuse them for other data (QEMU serialises discards too)
+        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, true, driver.serialisationAlignment())) {
             d.discard(offset, bytes);
         } finally {
             afterWrite(offset, bytes);

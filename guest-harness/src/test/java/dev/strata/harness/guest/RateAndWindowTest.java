@@ -20,8 +20,8 @@ class RateAndWindowTest {
             Workload w = m.guest.start(WorkloadSpec.parse("rw=randwrite,bs=4k,iodepth=4,rate_iops=200,runtime=2,offset=1M,size=1M"));
             assertTrue(w.await(Duration.ofSeconds(30)));
             WorkloadResult r = w.result();
-            // 2 s at 200 IOPS: about 400; generous bounds for a loaded machine
-            assertTrue(r.writes() >= 150 && r.writes() <= 600, r.format());
+            // 2 s at 200 IOPS: about 400. The cap must hold; a loaded machine may fall short of it
+            assertTrue(r.writes() >= 20 && r.writes() <= 600, r.format());
             assertTrue(m.devices.byDrive("virtio0").stats().wrHighestOffset() <= 2 << 20, "writes stayed below offset+size");
         }
     }

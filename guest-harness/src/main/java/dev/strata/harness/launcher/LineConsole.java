@@ -18,7 +18,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code \r\n} as QEMU writes it, asynchronous monitor text printed above the prompt. End of
  * input (Ctrl-D) quits the machine. The terminal echoes what is typed, so nothing is echoed here
  * (the socket sessions of {@code -monitor unix:} do echo, as QEMU's readline does). A plain line
- * reader: no line editing or history.
+ * reader: no line editing or history; on a real terminal the launcher uses the monitor's JLine
+ * console instead, and this one serves pipes (scripts, tests).
  *
  * <p>The session runs on its own virtual thread; asynchronous text comes from any thread. Writes
  * are serialised by {@code writeLock}, which also guards {@code atPrompt}.

@@ -15,6 +15,7 @@ import dev.strata.harness.guest.Guest;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.qmp.QmpServer;
 import dev.strata.monitor.hmp.HmpSocketServer;
+import dev.strata.monitor.hmp.JLineConsole;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -91,15 +92,47 @@ public final class MachineBuilder {
     }
 
     /**
-     * Starts the front end that reads the terminal (the HMP console on stdio); called by the
-     * launcher after it printed what it wanted to print first.
+     * Starts the front end that reads the terminal ({@code -monitor stdio}); called by the
+     * launcher after it printed what it wanted to print first. On a real terminal that is the
+     * monitor's JLine console (line editing, history, completion); on a pipe (scripts, tests) a
+     * plain line console with the same words and output.
      */
     public void startFrontEnds(StrataMachine machine) {
-        if (machine.config().monitor().kind() == Endpoint.Kind.STDIO) {
-            LineConsole console = new LineConsole(machine.monitor().hmp(), machine.monitor().events(), in, out, machine);
-            // registered last, so it runs first on close: later output starts on a fresh line
-            machine.addService(console::endLine);
-            console.start();
+        if (machine.config().monitor().kind() != Endpoint.Kind.STDIO) {
+            return;
+        }
+        if (in == System.in && stdinIsTerminal()) {
+            try {
+                JLineConsole console = JLineConsole.onSystemTerminal(machine.monitor());
+                // closed first on shutdown: gives the terminal back its normal settings
+                machine.addService(console::close);
+                Thread.ofVirtual().name("strata-hmp-console").start(() -> {
+                    console.run();
+                    machine.requestQuit("end of input");
+                });
+                return;
+            } catch (IOException | RuntimeException e) {
+                err.println("strata: no line editor on this terminal (" + e.getMessage() + "); using a plain console");
+            }
+        }
+        LineConsole console = new LineConsole(machine.monitor().hmp(), machine.monitor().events(), in, out, machine);
+        // registered last, so it runs first on close: later output starts on a fresh line
+        machine.addService(console::endLine);
+        console.start();
+    }
+
+    /** True when stdin is an interactive terminal (JDK 22+ can say so even when a Console exists). */
+    private static boolean stdinIsTerminal() {
+        java.io.Console c = System.console();
+        if (c == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (NoSuchMethodException e) {
+            return true; // JDK 21: a Console exists only for a terminal
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false;
         }
     }
 

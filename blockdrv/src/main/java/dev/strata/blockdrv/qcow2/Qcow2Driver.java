@@ -10,6 +10,7 @@ import dev.strata.blockdrv.BlockStatus;
 import dev.strata.blockdrv.Buffers;
 import dev.strata.blockdrv.SupportsBackingChange;
 import dev.strata.blockdrv.SupportsDiscard;
+import dev.strata.blockdrv.SupportsMakeEmpty;
 import dev.strata.blockdrv.SupportsReopen;
 import dev.strata.blockdrv.SupportsResize;
 import dev.strata.blockdrv.SupportsWriteZeroes;
@@ -26,7 +27,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * per cluster ({@link #serialisationAlignment()}), so two writes never allocate the same cluster.
  */
 public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, SupportsDiscard,
-        SupportsBackingChange, SupportsResize, SupportsReopen {
+        SupportsBackingChange, SupportsResize, SupportsReopen, SupportsMakeEmpty {
 
     /** QEMU's default upper bound for the L2 cache. */
     static final long DEFAULT_L2_CACHE_MAX = 32L << 20;
@@ -285,6 +286,11 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
     @Override
     public void discard(long offset, long bytes) {
         writer.discard(offset, bytes);
+    }
+
+    @Override
+    public void makeEmpty() {
+        Qcow2Emptier.makeEmpty(this, writer);
     }
 
     /** Called with the lock held before the first metadata change: clears autoclear bits we do not maintain. */

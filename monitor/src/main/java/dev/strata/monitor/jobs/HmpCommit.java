@@ -4,6 +4,7 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.SupportsMakeEmpty;
 import dev.strata.monitor.Args;
 import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandContext;
@@ -13,7 +14,8 @@ import java.nio.ByteBuffer;
 /**
  * HMP {@code commit device|all}: QEMU's synchronous {@code bdrv_commit}, not a job. With the
  * drive's guest I/O held at its door, the active image's allocated data is written into its
- * backing file; the chain stays as it is. Errors print as QEMU 7.2 prints them, without the
+ * backing file and then the active image is emptied (its driver's {@link SupportsMakeEmpty});
+ * the chain stays as it is. Errors print as QEMU 7.2 prints them, without the
  * {@code Error: } prefix. Runs on the monitor thread and blocks it until done, as QEMU does.
  */
 final class HmpCommit {
@@ -87,6 +89,12 @@ final class HmpCommit {
                     off = s.end();
                 }
                 base.flush();
+                // only once the data is durable in the backing file may the top forget it
+                if (top.driver() instanceof SupportsMakeEmpty m) {
+                    try (BlockNode.Drained d = top.drain()) {
+                        m.makeEmpty();
+                    }
+                }
             } catch (BlockException e) {
                 ctx.println("'commit' error for '" + b.name() + "': " + e.kind().strerror());
             } finally {

@@ -9,7 +9,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Up to {@code depth} chunk copies in flight at once, each on its own virtual thread: how jobs
+ * Up to {@code depth} chunk copies in flight at once, each on its own (platform) thread: how jobs
  * overlap I/O where QEMU copies one chunk at a time. Completed chunks report their bytes to a
  * callback; failed chunks are queued with their range so the job can apply its error policy and
  * retry them after a {@code stop}.
@@ -69,7 +69,9 @@ public final class CopyPipeline {
         } finally {
             lock.unlock();
         }
-        Thread.ofVirtual().name("copy").start(() -> runOne(offset, bytes));
+        // platform threads: a job must keep moving while the guest keeps the virtual-thread
+        // carriers busy (on a 2-core host the guest and device ping-pong could starve copies)
+        Thread.ofPlatform().daemon().name("copy").start(() -> runOne(offset, bytes));
     }
 
     private void runOne(long offset, int bytes) {

@@ -88,7 +88,9 @@ public final class JobManager {
             job.installBlockers();
             job.transition(JobStatus.RUNNING);
             job.markBusy();
-            job.thread = Thread.ofVirtual().name("job-" + job.id()).unstarted(() -> runJob(job));
+            // a platform thread, like the copies: the OS schedules it even when the guest keeps
+            // every virtual-thread carrier busy
+            job.thread = Thread.ofPlatform().daemon().name("job-" + job.id()).unstarted(() -> runJob(job));
             job.thread.start();
             return job;
         } finally {

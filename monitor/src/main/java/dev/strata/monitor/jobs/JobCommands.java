@@ -37,6 +37,7 @@ public final class JobCommands implements CommandModule {
         r.addCompletionSource(CompletionKind.JOB, m -> jobs.jobsNewestFirst().stream().map(Job::id).toList());
         StreamCommands.register(r, machine, jobs);
         BlockJobStarters.register(r, machine, jobs);
+        Transaction.register(r, jobs);
     }
 
     /** Runs {@code body}, turning job errors into the monitor's errors. */

@@ -20,6 +20,8 @@ import org.jline.terminal.TerminalBuilder;
  * tab completion ({@link HmpCompleter}). Ctrl-C drops the line being typed; Ctrl-D and
  * {@code quit} leave: the images are flushed and closed by {@code Machine.quit()}. Asynchronous
  * text (a job finished, an I/O error) is printed above the prompt, the half-typed line kept.
+ * While block jobs run, a status line at the bottom shows a progress bar for each
+ * ({@link JobStatusLine}; not on dumb terminals).
  *
  * <p>Threads: {@link #run} owns the terminal's reader; {@link #asyncText} may come from any
  * thread and goes through {@link LineReader#printAbove}, which JLine synchronises.
@@ -59,7 +61,8 @@ public final class JLineConsole implements EventBus.Listener, AutoCloseable {
         PrintWriter w = terminal.writer();
         w.println(HmpSocketSession.BANNER);
         w.flush();
-        try (AutoCloseable sub = monitor.events().subscribe(this)) {
+        JobStatusLine progress = JobStatusLine.startOn(terminal, monitor.machine());
+        try (AutoCloseable sub = monitor.events().subscribe(this); AutoCloseable bar = progress != null ? progress : () -> { }) {
             while (true) {
                 String line;
                 try {

@@ -1,0 +1,88 @@
+package dev.strata.monitor.hmp;
+
+import dev.strata.jobs.BlockJobInfo;
+import dev.strata.jobs.JobManager;
+import dev.strata.monitor.Machine;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.jline.terminal.Terminal;
+import org.jline.utils.AttributedString;
+import org.jline.utils.AttributedStyle;
+import org.jline.utils.Status;
+
+/**
+ * A progress bar per running block job in the console's bottom status line, refreshed twice a
+ * second, so a stream can be watched while the next command is typed. Only on a real terminal:
+ * on a dumb terminal or a pipe nothing is drawn. Runs on its own virtual thread; JLine
+ * synchronises status updates with the line being edited.
+ */
+final class JobStatusLine implements AutoCloseable {
+
+    private static final int BAR = 24;
+
+    private final Status status;
+    private final Machine machine;
+    private final Thread thread;
+    private volatile boolean closed;
+
+    private JobStatusLine(Status status, Machine machine) {
+        this.status = status;
+        this.machine = machine;
+        this.thread = Thread.ofVirtual().name("hmp-job-status").start(this::loop);
+    }
+
+    /** Starts the status line, or returns null where it cannot or should not be drawn. */
+    static JobStatusLine startOn(Terminal terminal, Machine machine) {
+        if (Terminal.TYPE_DUMB.equals(terminal.getType()) || Terminal.TYPE_DUMB_COLOR.equals(terminal.getType())
+                || machine.lookup(JobManager.class).isEmpty()) {
+            return null;
+        }
+        Status s = Status.getStatus(terminal);
+        return s == null ? null : new JobStatusLine(s, machine);
+    }
+
+    private void loop() {
+        boolean shown = false;
+        while (!closed) {
+            try {
+                List<BlockJobInfo> jobs = machine.lookup(JobManager.class).map(JobManager::queryBlockJobs).orElse(List.of());
+                if (!jobs.isEmpty() || shown) {
+                    List<AttributedString> lines = new ArrayList<>();
+                    for (BlockJobInfo j : jobs) {
+                        lines.add(new AttributedString(line(j), AttributedStyle.DEFAULT.inverse()));
+                    }
+                    status.update(lines);
+                    shown = !jobs.isEmpty();
+                }
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // a job vanished mid-query or the terminal is going away: try again next tick
+            }
+        }
+    }
+
+    /** {@code stream virtio0 [##########..............]  42%  56.0/134.2 MiB  running}. */
+    static String line(BlockJobInfo j) {
+        double frac = j.len() <= 0 ? 1.0 : Math.min(1.0, (double) j.offset() / j.len());
+        int filled = (int) Math.round(frac * BAR);
+        String bar = "#".repeat(filled) + ".".repeat(BAR - filled);
+        return String.format(Locale.ROOT, "%s %s [%s] %3d%%  %.1f/%.1f MiB  %s%s",
+                j.type().qapiName(), j.device(), bar, Math.round(frac * 100),
+                j.offset() / 1048576.0, j.len() / 1048576.0, j.status().qapiName(),
+                j.speed() > 0 ? String.format(Locale.ROOT, "  limit %d B/s", j.speed()) : "");
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            status.update(List.of());
+        } catch (RuntimeException e) {
+            // the terminal is closing anyway
+        }
+    }
+}

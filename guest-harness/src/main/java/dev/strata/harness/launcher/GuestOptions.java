@@ -6,7 +6,8 @@ import dev.strata.harness.guest.WorkloadSpec;
  * Parses Strata's own {@code -guest} option: a workload as fio-style key=value pairs, e.g.
  * {@code drive=virtio0,rw=randrw,bs=4k,iodepth=8,runtime=30,verify=on}. The keys and their rules
  * are the guest's ({@link WorkloadSpec#parse}); this only turns its refusal into the launcher's
- * one-line error. {@code script=FILE} is reserved for scenario scripts, which do not exist yet.
+ * one-line error. {@code script=FILE} (a scenario script run on this machine) is taken out of the
+ * command line by {@link GuestScripts} before parsing.
  *
  * <p>Pure functions; any thread.
  */
@@ -19,7 +20,7 @@ final class GuestOptions {
 
     static GuestSpec parse(String value, String typed) {
         if (value.startsWith("script=")) {
-            throw new UsageException(typed, "scenario scripts are not available yet (a later issue adds them)");
+            throw new UsageException(typed, "script= cannot be combined with workload keys; give it as its own -guest script=FILE");
         }
         try {
             return new GuestSpec(WorkloadSpec.parse(value), typed);

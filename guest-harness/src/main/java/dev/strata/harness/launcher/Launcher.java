@@ -37,9 +37,14 @@ public final class Launcher {
 
     /** Parses, builds, runs until quit; returns the exit status. Bad input throws {@link UsageException}. */
     public int runMachine(List<String> args) {
-        MachineConfig config = new CommandLineParser().parse(args);
+        GuestScripts scripts = GuestScripts.extract(args);
+        MachineConfig config = new CommandLineParser().parse(scripts.remainingArgs());
         MachineBuilder builder = new MachineBuilder(in, out, err);
-        return runUntilQuit(builder, builder.build(config), null);
+        StrataMachine machine = builder.build(config);
+        scripts.startOn(machine, out, err);
+        int rc = runUntilQuit(builder, machine, null);
+        scripts.awaitEnd();
+        return rc;
     }
 
     /** Creates the demo chain in {@code folder} and runs the demo machine on it. */

@@ -46,6 +46,8 @@ public final class MachineScenarioHost implements ScenarioHost {
     private final IntervalAggregator guestFigures = new IntervalAggregator(timeline);
     private StrataMachine machine;
     private InProcessQmp qmp;
+    /** False when the script runs on a machine the launcher built ({@code -guest script=}): not ours to close. */
+    private boolean ownsMachine = true;
 
     public MachineScenarioHost(String title, PrintStream out, PrintStream err) {
         this.out = out;
@@ -58,10 +60,21 @@ public final class MachineScenarioHost implements ScenarioHost {
         return ImgTool.run(args.toArray(String[]::new), o, e);
     }
 
+    /** A host for a script given with {@code -guest script=FILE}: it drives {@code m}, which it does not own. */
+    public static MachineScenarioHost attachedTo(StrataMachine m, String title, PrintStream out, PrintStream err) {
+        MachineScenarioHost h = new MachineScenarioHost(title, out, err);
+        h.ownsMachine = false;
+        h.machine = m;
+        h.wire();
+        return h;
+    }
+
     @Override
     public void startMachine(List<String> args) {
         if (machine != null) {
-            throw new IllegalStateException("a machine is already running; a script starts one machine");
+            throw new IllegalStateException(ownsMachine
+                    ? "a machine is already running; a script starts one machine"
+                    : "this script runs on the machine of the command line (-guest script=); remove its 'machine' step");
         }
         List<String> all = new ArrayList<>(args);
         if (!all.contains("-monitor")) {
@@ -70,6 +83,10 @@ public final class MachineScenarioHost implements ScenarioHost {
         }
         MachineConfig config = new CommandLineParser().parse(all);
         machine = new MachineBuilder(InputStream.nullInputStream(), out, err).build(config);
+        wire();
+    }
+
+    private void wire() {
         EventBus bus = machine.monitor().events();
         closers.add(bus.subscribe(new EventBus.Listener() {
             @Override
@@ -219,7 +236,7 @@ public final class MachineScenarioHost implements ScenarioHost {
                 // closing is best effort; the machine below still shuts down
             }
         }
-        if (machine != null) {
+        if (machine != null && ownsMachine) {
             machine.close();
         }
     }

@@ -2,6 +2,7 @@ package dev.strata.jobs.backup;
 
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.jobs.bitmap.NodeDirtyBitmap;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobNodes;
@@ -34,15 +35,32 @@ public final class Backup {
     public static BackupJob start(JobManager jobs, BlockGraph graph, String jobId, String device, BlockNode target,
                                   String sync, long speed, OnError onSourceError, OnError onTargetError,
                                   boolean autoFinalize, boolean autoDismiss, Runnable onClean) {
+        return start(jobs, graph, jobId, device, target, sync, speed, onSourceError, onTargetError, autoFinalize,
+                autoDismiss, onClean, null, false);
+    }
+
+    /**
+     * With a bitmap ({@code sync} incremental or bitmap): only the pieces it recorded are copied;
+     * on success the bitmap keeps only writes since the start, unless {@code keepOnSuccess}
+     * (bitmap-mode never); on failure it gets them back.
+     */
+    public static BackupJob start(JobManager jobs, BlockGraph graph, String jobId, String device, BlockNode target,
+                                  String sync, long speed, OnError onSourceError, OnError onTargetError,
+                                  boolean autoFinalize, boolean autoDismiss, Runnable onClean,
+                                  NodeDirtyBitmap bitmap, boolean keepOnSuccess) {
         BlockNode source = checkSource(graph, device);
         JobNodes.checkNotBusy(graph, target);
-        if (!sync.equals("full") && !sync.equals("top") && !sync.equals("none")) {
+        boolean withBitmap = bitmap != null && (sync.equals("incremental") || sync.equals("bitmap"));
+        if (!withBitmap && !sync.equals("full") && !sync.equals("top") && !sync.equals("none")) {
             throw JobException.generic("Parameter 'sync' does not accept value '" + sync + "'");
         }
         String id = jobId != null ? jobId : JobNodes.defaultJobId(graph, source);
         jobs.checkNewId(id);
         BackupJob job = new BackupJob(id, source, target, sync, onSourceError, onTargetError, onClean, autoFinalize,
                 autoDismiss);
+        if (withBitmap) {
+            job.useBitmap(bitmap, keepOnSuccess);
+        }
         jobs.start(job, speed);
         try (BlockNode.Drained d = source.drain()) {
             job.arm();

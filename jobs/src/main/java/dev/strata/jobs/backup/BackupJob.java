@@ -8,6 +8,7 @@ import dev.strata.jobs.IoOperation;
 import dev.strata.jobs.Job;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
+import dev.strata.jobs.bitmap.NodeDirtyBitmap;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.BitSet;
@@ -45,6 +46,10 @@ public final class BackupJob extends Job {
     private volatile boolean armed;
     private volatile BlockException cbwFailure;
     private CopyPipeline pipeline;
+    /** sync=incremental/bitmap: the bitmap, what the backup took from it, whether it gets it back on success. */
+    private NodeDirtyBitmap bitmap;
+    private volatile BitSet taken;
+    private boolean keepOnSuccess;
     private final BlockNode.WriteNotifier notifier = new BlockNode.WriteNotifier() {
         @Override
         public void beforeWrite(BlockNode node, long offset, long bytes) {
@@ -73,6 +78,12 @@ public final class BackupJob extends Job {
      * flight), so every later write meets the notifier. QEMU's filter insertion shows as the
      * {@code paused}/{@code running} pair right after {@code running}.
      */
+    /** For sync=incremental/bitmap, before {@link #arm()}: copy the pieces {@code b} recorded. */
+    public void useBitmap(NodeDirtyBitmap b, boolean keepBitsOnSuccess) {
+        this.bitmap = b;
+        this.keepOnSuccess = keepBitsOnSuccess;
+    }
+
     public void arm() {
         long size = source.size();
         int clusters = (int) ((size + CLUSTER - 1) / CLUSTER);
@@ -88,6 +99,18 @@ public final class BackupJob extends Job {
                             toCopy.set((int) (off / CLUSTER), (int) ((s.end() + CLUSTER - 1) / CLUSTER));
                         }
                         off = s.end();
+                    }
+                }
+                case "incremental", "bitmap" -> {
+                    taken = bitmap.takeForBackup();
+                    long g = bitmap.granularity();
+                    for (int i = taken.nextSetBit(0); i >= 0; i = taken.nextSetBit(i + 1)) {
+                        long from = i * g;
+                        if (from >= size) {
+                            break;
+                        }
+                        long to = Math.min(size, from + g);
+                        toCopy.set((int) (from / CLUSTER), (int) ((to + CLUSTER - 1) / CLUSTER));
                     }
                 }
                 default -> throw new IllegalArgumentException("sync " + sync);
@@ -277,6 +300,18 @@ public final class BackupJob extends Job {
     @Override
     protected void prepare() {
         target.flush();
+        if (taken != null) {
+            bitmap.backupEnded(taken, keepOnSuccess);
+            taken = null;
+        }
+    }
+
+    @Override
+    protected void abort() {
+        if (taken != null) {
+            bitmap.backupEnded(taken, true); // a failed incremental backup gives its pieces back
+            taken = null;
+        }
     }
 
     @Override

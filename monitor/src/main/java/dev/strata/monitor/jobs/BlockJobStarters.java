@@ -9,6 +9,8 @@ import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobTargets;
 import dev.strata.jobs.OnError;
 import dev.strata.jobs.backup.Backup;
+import dev.strata.jobs.bitmap.NodeBitmaps;
+import dev.strata.jobs.bitmap.NodeDirtyBitmap;
 import dev.strata.jobs.commit.Commit;
 import dev.strata.jobs.commit.CommitRequest;
 import dev.strata.jobs.mirror.Mirror;
@@ -221,21 +223,55 @@ final class BlockJobStarters {
 
     private static void checkBackupOptions(Args a) {
         String sync = a.str("sync");
-        if (sync.equals("incremental") || sync.equals("bitmap")) {
-            if (!a.has("bitmap")) {
-                throw JobException.generic("must provide a valid bitmap name for '" + sync + "' sync mode");
-            }
-            throw JobException.generic("Bitmap '" + a.str("bitmap") + "' could not be found");
+        if (sync.equals("incremental") && a.has("bitmap-mode") && !a.str("bitmap-mode").equals("on-success")) {
+            throw JobException.generic("Bitmap sync mode must be 'on-success' when using sync mode 'incremental'");
         }
-        if (a.has("bitmap")) {
-            throw JobException.generic("Bitmap '" + a.str("bitmap") + "' could not be found");
+        if ((sync.equals("incremental") || sync.equals("bitmap")) && !a.has("bitmap")) {
+            throw JobException.generic("must provide a valid bitmap name for '" + sync + "' sync mode");
         }
+        if (!a.has("bitmap") && a.has("bitmap-mode")) {
+            throw JobException.generic("Cannot specify bitmap sync mode without a bitmap");
+        }
+    }
+
+    /** The source's bitmap named by {@code bitmap}, checked as QEMU's backup_job_create checks it; null without one. */
+    private static NodeDirtyBitmap backupBitmap(BlockNode source, Args a) {
+        if (!a.has("bitmap")) {
+            return null;
+        }
+        String name = a.str("bitmap");
+        NodeDirtyBitmap b = NodeBitmaps.find(source, name);
+        if (b == null) {
+            throw JobException.generic("Bitmap '" + name + "' could not be found");
+        }
+        String sync = a.str("sync");
+        String mode = sync.equals("incremental") ? "on-success" : a.str("bitmap-mode", null);
+        if (mode == null) {
+            throw JobException.generic("Bitmap sync mode must be given when providing a bitmap");
+        }
+        if (b.isBusy()) {
+            throw JobException.generic("Bitmap '" + name + "' is currently in use by another operation and cannot be used");
+        }
+        if (sync.equals("none")) {
+            throw JobException.generic("sync mode 'none' does not produce meaningful bitmap outputs");
+        }
+        if (mode.equals("never") && !sync.equals("bitmap")) {
+            throw JobException.generic("Bitmap sync mode 'never' has no meaningful effect when combined with sync mode '" + sync + "'");
+        }
+        if (mode.equals("always")) {
+            throw JobException.generic("Bitmap sync mode 'always' is not supported by Strata");
+        }
+        if (!sync.equals("incremental") && !sync.equals("bitmap")) {
+            throw JobException.generic("A bitmap with sync mode '" + sync + "' is not supported by Strata (use 'incremental' or 'bitmap')");
+        }
+        return b;
     }
 
     /** QEMU's {@code qmp_drive_backup}: the target gets the source's backing file for {@code sync=top}. */
     private static void driveBackup(JobManager jobs, BlockGraph g, Args a) {
         checkBackupOptions(a);
         BlockNode source = dev.strata.jobs.backup.Backup.checkSource(g, a.str("device"));
+        backupBitmap(source, a);
         String sync = a.str("sync");
         if (sync.equals("top") && source.backing() == null) {
             sync = "full";
@@ -258,8 +294,9 @@ final class BlockJobStarters {
         if (a.bool("compress", false)) {
             throw JobException.generic("Compression is not supported for this drive " + target.nodeName());
         }
+        NodeDirtyBitmap bitmap = backupBitmap(Backup.checkSource(g, a.str("device")), a);
         Backup.start(jobs, g, a.str("job-id", null), a.str("device"), target, a.str("sync"), a.integer("speed", 0),
                 onError(a, "on-source-error"), onError(a, "on-target-error"), a.bool("auto-finalize", true),
-                a.bool("auto-dismiss", true), onClean);
+                a.bool("auto-dismiss", true), onClean, bitmap, a.str("bitmap-mode", "on-success").equals("never"));
     }
 }

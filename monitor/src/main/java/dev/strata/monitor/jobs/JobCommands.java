@@ -38,6 +38,7 @@ public final class JobCommands implements CommandModule {
         StreamCommands.register(r, machine, jobs);
         BlockJobStarters.register(r, machine, jobs);
         Transaction.register(r, jobs);
+        BitmapCommands.register(r);
     }
 
     /** Runs {@code body}, turning job errors into the monitor's errors. */

@@ -7,6 +7,9 @@ import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.jobs.Job;
 import dev.strata.jobs.JobManager;
+import dev.strata.jobs.bitmap.NodeBitmaps;
+import dev.strata.jobs.bitmap.NodeDirtyBitmap;
+import dev.strata.monitor.Args;
 import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandContext;
 import dev.strata.monitor.CommandException;
@@ -19,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
@@ -42,7 +46,8 @@ final class Transaction {
     private static final List<String> KINDS = List.of("abort", "block-dirty-bitmap-add", "block-dirty-bitmap-remove",
             "block-dirty-bitmap-clear", "block-dirty-bitmap-enable", "block-dirty-bitmap-disable", "block-dirty-bitmap-merge",
             "blockdev-backup", "blockdev-snapshot", "blockdev-snapshot-internal-sync", "blockdev-snapshot-sync", "drive-backup");
-    private static final Set<String> DONE_HERE = Set.of("abort", "blockdev-snapshot-sync", "drive-backup", "blockdev-backup");
+    private static final Set<String> DONE_HERE = Set.of("abort", "blockdev-snapshot-sync", "drive-backup", "blockdev-backup",
+            "block-dirty-bitmap-add", "block-dirty-bitmap-remove", "block-dirty-bitmap-clear");
 
     private Transaction() {
     }
@@ -123,6 +128,7 @@ final class Transaction {
         BlockGraph g = ctx.machine().graph();
         Deque<BlockNode.Drained> doors = new ArrayDeque<>();
         Deque<Runnable> undo = new ArrayDeque<>();
+        List<Runnable> onSuccess = new ArrayList<>();
         List<Job> started = new ArrayList<>();
         try {
             for (Action a : actions) {
@@ -135,10 +141,28 @@ final class Transaction {
                 switch (a.type()) {
                     case "abort" -> throw CommandException.generic("Transaction aborted using Abort action");
                     case "blockdev-snapshot-sync" -> snapshot(ctx, g, a.data(), undo);
+                    case "block-dirty-bitmap-add" -> {
+                        ctx.call(a.type(), a.data());
+                        NodeDirtyBitmap b = BitmapCommands.usable(g, a.data().get("node").asText(), a.data().get("name").asText());
+                        undo.push(() -> NodeBitmaps.remove(b));
+                    }
+                    case "block-dirty-bitmap-clear" -> {
+                        Args.validate(ctx.registry().qmp(a.type()).params(), a.data());
+                        NodeDirtyBitmap b = BitmapCommands.usable(g, a.data().get("node").asText(), a.data().get("name").asText());
+                        BitSet before = b.clearReturningBits();
+                        undo.push(() -> b.merge(before));
+                    }
+                    case "block-dirty-bitmap-remove" -> {
+                        // removal cannot be taken back once done, so it happens only when everything else worked
+                        Args.validate(ctx.registry().qmp(a.type()).params(), a.data());
+                        NodeDirtyBitmap b = BitmapCommands.usable(g, a.data().get("node").asText(), a.data().get("name").asText());
+                        onSuccess.add(() -> NodeBitmaps.remove(b));
+                    }
                     default -> backup(ctx, jobs, a, undo, started);
                 }
             }
             undo.clear();
+            onSuccess.forEach(Runnable::run);
             if (grouped && started.size() > 1) {
                 JobGroup.watch(jobs, started);
             }

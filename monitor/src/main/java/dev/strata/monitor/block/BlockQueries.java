@@ -7,6 +7,8 @@ import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.qcow2.Qcow2Driver;
 import dev.strata.blockdrv.qcow2.Qcow2Info;
+import dev.strata.jobs.bitmap.NodeBitmaps;
+import dev.strata.jobs.bitmap.NodeDirtyBitmap;
 import dev.strata.monitor.Json;
 import dev.strata.monitor.Machine;
 import java.util.ArrayList;
@@ -106,6 +108,20 @@ public final class BlockQueries {
         c.put("direct", cache.direct());
         c.put("no-flush", cache.noFlush());
         o.put("write_threshold", 0);
+        // QEMU's BlockDirtyInfo, present only when the node has bitmaps (members in schema order)
+        List<NodeDirtyBitmap> bitmaps = NodeBitmaps.of(n);
+        if (!bitmaps.isEmpty()) {
+            ArrayNode a = o.putArray("dirty-bitmaps");
+            for (NodeDirtyBitmap bm : bitmaps) {
+                ObjectNode d = a.addObject();
+                d.put("name", bm.name());
+                d.put("count", bm.count());
+                d.put("granularity", bm.granularity());
+                d.put("recording", true);
+                d.put("busy", bm.isBusy());
+                d.put("persistent", false);
+            }
+        }
         return o;
     }
 

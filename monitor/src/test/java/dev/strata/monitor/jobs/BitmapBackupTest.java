@@ -108,6 +108,8 @@ class BitmapBackupTest {
         write(1 << 20, 64 << 10, 0x11);
         write(10L << 20, 4096, 0x22);
         assertEquals(128 << 10, count());
+        assertEquals("[{\"name\":\"b0\",\"count\":131072,\"granularity\":65536,\"recording\":true,\"busy\":false,\"persistent\":false}]",
+                qmp("query-block").get(0).get("inserted").get("dirty-bitmaps").toString());
         qmp("drive-backup", "device", "virtio0", "sync", "incremental", "bitmap", "b0", "target", path("inc0.qcow2"));
         await("BLOCK_JOB_COMPLETED", 1);
         await("JOB_STATUS_CHANGE", 1);

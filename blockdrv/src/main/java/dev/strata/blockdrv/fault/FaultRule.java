@@ -39,7 +39,9 @@ public final class FaultRule {
         if (op != Op.ANY && op != requestOp) {
             return false;
         }
-        boolean overlap = requestOp == Op.FLUSH || (off < offset + length && offset < off + Math.max(len, 1));
+        // saturate: a rule "from offset X to the end" is naturally written with length Long.MAX_VALUE
+        long end = length > Long.MAX_VALUE - offset ? Long.MAX_VALUE : offset + length;
+        boolean overlap = requestOp == Op.FLUSH || (off < end && offset < off + Math.max(len, 1));
         if (!overlap) {
             return false;
         }

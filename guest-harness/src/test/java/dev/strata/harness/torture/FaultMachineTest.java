@@ -69,6 +69,17 @@ class FaultMachineTest {
                 "-guest", GUEST + ",offset=32M");
     }
 
+    /**
+     * EIO on reads of the base image's data clusters (host offsets from 1 MiB on), not its
+     * metadata: the stream's copies fail, while the guest's copy-on-write lookups in the base (L2
+     * table already cached by then, its window unallocated in the base) do not. A guest write that
+     * fails inside qcow2's allocation path is the open bug in docs/reliability.md, which this test
+     * is not about.
+     */
+    private static FaultRule baseDataReadError() {
+        return new FaultRule(FaultRule.Op.READ, 1 << 20, Long.MAX_VALUE - (1 << 20), BlockException.Kind.IO, -1);
+    }
+
     private static void assertGuestIntact(FaultRig rig) throws Exception {
         Thread.sleep(300); // the guest runs on after the fault cleared
         rig.machine.guest().stopWorkloads(Duration.ofSeconds(30));
@@ -92,6 +103,8 @@ class FaultMachineTest {
             FaultRig.await("guest writes", () -> guestWrites(rig) > 100);
             rig.fault("fi").inject(FaultRule.everywhere(FaultRule.Op.WRITE, BlockException.Kind.IO));
             FaultRig.await("io-error stop", () -> "io-error".equals(uncheckedStatus(rig)));
+            // events travel through the monitor's queue and may trail the state change
+            FaultRig.await("BLOCK_IO_ERROR and STOP", () -> rig.event("BLOCK_IO_ERROR") != null && rig.event("STOP") != null);
             String ev = rig.event("BLOCK_IO_ERROR");
             assertNotNull(ev, rig.qmp.events().toString());
             assertTrue(ev.contains("\"device\": \"virtio0\"") && ev.contains("\"operation\": \"write\"")
@@ -115,6 +128,7 @@ class FaultMachineTest {
             FaultRig.await("guest writes", () -> guestWrites(rig) > 100);
             rig.fault("fi").inject(FaultRule.everywhere(FaultRule.Op.WRITE, BlockException.Kind.NO_SPACE));
             FaultRig.await("io-error stop", () -> "io-error".equals(uncheckedStatus(rig)));
+            FaultRig.await("BLOCK_IO_ERROR", () -> rig.event("BLOCK_IO_ERROR") != null);
             String ev = rig.event("BLOCK_IO_ERROR");
             assertTrue(ev.contains("\"action\": \"stop\"") && ev.contains("\"nospace\": true")
                     && ev.contains("\"reason\": \"No space left on device\""), ev);
@@ -125,7 +139,9 @@ class FaultMachineTest {
             rig.fault("fi").inject(new FaultRule(FaultRule.Op.WRITE, 0, Long.MAX_VALUE, BlockException.Kind.IO, 20));
             FaultRig.await("reported write errors", () -> guestErrors(rig) > 0);
             assertEquals("running", rig.status(), () -> String.join("\n", rig.qmp.events()));
-            assertTrue(rig.qmp.events().stream().anyMatch(e -> e.contains("BLOCK_IO_ERROR") && e.contains("\"action\": \"report\"")));
+            // the event travels through the monitor's queue: it may reach the client after the guest saw the error
+            FaultRig.await("BLOCK_IO_ERROR action report", () -> rig.qmp.events().stream()
+                    .anyMatch(e -> e.contains("BLOCK_IO_ERROR") && e.contains("\"action\": \"report\"")));
             rig.fault("fi").clear();
             assertGuestIntact(rig);
         }
@@ -137,7 +153,7 @@ class FaultMachineTest {
             FaultRig.await("guest I/O", () -> guestWrites(rig) > 100);
             rig.fault("fi").inject(new FaultRule(FaultRule.Op.READ, 0, Long.MAX_VALUE, BlockException.Kind.IO, 30));
             FaultRig.await("reported read errors", () -> guestErrors(rig) > 0);
-            assertTrue(rig.qmp.events().stream().anyMatch(e -> e.contains("BLOCK_IO_ERROR")
+            FaultRig.await("BLOCK_IO_ERROR read report", () -> rig.qmp.events().stream().anyMatch(e -> e.contains("BLOCK_IO_ERROR")
                     && e.contains("\"operation\": \"read\"") && e.contains("\"action\": \"report\"")));
             assertEquals("running", rig.status());
             rig.fault("fi").clear();
@@ -149,7 +165,7 @@ class FaultMachineTest {
     void streamSourceErrorWithOnErrorStopPausesTheJobAndResumeFinishesIt() throws Exception {
         try (FaultRig rig = chainMachine()) {
             FaultRig.await("guest writes", () -> guestWrites(rig) > 50);
-            rig.fault("bfi").inject(FaultRule.everywhere(FaultRule.Op.READ, BlockException.Kind.IO));
+            rig.fault("bfi").inject(baseDataReadError());
             String r = rig.call("{\"execute\": \"block-stream\", \"arguments\": {\"device\": \"virtio0\", \"on-error\": \"stop\", \"job-id\": \"s\"}}");
             assertEquals("{\"return\": {}}", r);
             FaultRig.await("BLOCK_JOB_ERROR", () -> rig.event("BLOCK_JOB_ERROR") != null);
@@ -171,7 +187,7 @@ class FaultMachineTest {
     void streamSourceErrorWithOnErrorReportFailsTheJobAndKeepsTheChain() throws Exception {
         try (FaultRig rig = chainMachine()) {
             FaultRig.await("guest writes", () -> guestWrites(rig) > 50);
-            rig.fault("bfi").inject(FaultRule.everywhere(FaultRule.Op.READ, BlockException.Kind.IO));
+            rig.fault("bfi").inject(baseDataReadError());
             rig.call("{\"execute\": \"block-stream\", \"arguments\": {\"device\": \"virtio0\", \"on-error\": \"report\"}}");
             FaultRig.await("BLOCK_JOB_COMPLETED", () -> rig.event("BLOCK_JOB_COMPLETED") != null);
             String done = rig.event("BLOCK_JOB_COMPLETED");

@@ -20,7 +20,11 @@ final class GuestOptions {
 
     static GuestSpec parse(String value, String typed) {
         if (value.startsWith("script=")) {
-            throw new UsageException(typed, "script= cannot be combined with workload keys; give it as its own -guest script=FILE");
+            // bin/strata takes -guest script=FILE out before parsing (GuestScripts); what is left here
+            // is a script mixed with workload keys, or one inside a scenario's own machine line
+            throw new UsageException(typed, value.contains(",")
+                    ? "script= cannot be combined with workload keys; give it as its own -guest script=FILE"
+                    : "a scenario script can only be given on bin/strata's own command line");
         }
         try {
             return new GuestSpec(WorkloadSpec.parse(value), typed);

@@ -288,8 +288,10 @@ class CommandLineParserTest {
 
     @Test
     void badGuestsNameTheOption() {
-        assertEquals("strata: -guest script=lab.strata: scenario scripts are not available yet (a later issue adds them)",
+        assertEquals("strata: -guest script=lab.strata: a scenario script can only be given on bin/strata's own command line",
                 error("-guest", "script=lab.strata"));
+        assertEquals("strata: -guest script=lab.strata,rw=read: script= cannot be combined with workload keys; give it as its own -guest script=FILE",
+                error("-guest", "script=lab.strata,rw=read"));
         for (String bad : List.of("rw=sideways", "bs=1000", "bs=lots", "iodepth=0", "runtime=soon", "verify=perhaps",
                 "color=blue", "rw=read,rw=write", "", "noequals")) {
             String line = error("-guest", bad);

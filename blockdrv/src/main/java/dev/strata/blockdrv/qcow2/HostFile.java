@@ -6,6 +6,7 @@ import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.SupportsResize;
 import dev.strata.blockdrv.file.FileDriver;
 import java.nio.ByteBuffer;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Byte-granular access to the image file under a qcow2 node. Reads past EOF return zeros (the
@@ -13,13 +14,16 @@ import java.nio.ByteBuffer;
  *
  * <p>When the child is the plain {@code file} protocol the driver is called directly: the qcow2
  * node's own tracked requests already cover drain, and skipping the child's generic path keeps
- * the hot path short. Any other child (a filter) goes through its node. Thread safe: stateless.
+ * the hot path short. Any other child (a filter) goes through its node. Thread safe: the only
+ * state is {@code growLock}, which serialises growth of a filter child.
  */
 final class HostFile {
 
     private final BlockNode file;
     /** Memory-mapped guest data reads, or null (not a plain file, or mapping disabled). */
     private final MappedReads mapped;
+    /** Serialises growing (and truncating) a host file that is not a plain file; see {@link #grow}. */
+    private final ReentrantLock growLock = new ReentrantLock();
 
     HostFile(BlockNode file, boolean mapData) {
         this.file = file;
@@ -69,16 +73,32 @@ final class HostFile {
         }
         long end = offset + src.remaining();
         if (end > file.size()) {
-            if (file.driver() instanceof SupportsResize r) {
-                r.resize(end);
-            } else {
-                throw BlockException.unsupported("The file under this qcow2 image cannot grow");
-            }
+            grow(end);
         }
         file.write(offset, src);
     }
 
     /** The write barrier of the ordering rules: everything written so far is durable after this. */
+    /**
+     * Grows the file to at least {@code end}. Data writes run outside the metadata lock, so two
+     * writers can both see the file too short: the check is repeated under {@link #growLock},
+     * otherwise the writer with the smaller end would resize the file back down and cut off the
+     * clusters the other one had just written (acknowledged data read back as zeros).
+     */
+    private void grow(long end) {
+        if (!(file.driver() instanceof SupportsResize r)) {
+            throw BlockException.unsupported("The file under this qcow2 image cannot grow");
+        }
+        growLock.lock();
+        try {
+            if (end > file.size()) {
+                r.resize(end);
+            }
+        } finally {
+            growLock.unlock();
+        }
+    }
+
     void flush() {
         BlockDriver d = direct();
         if (d != null) {
@@ -94,7 +114,12 @@ final class HostFile {
 
     void truncate(long length) {
         if (file.driver() instanceof SupportsResize r) {
-            r.resize(length);
+            growLock.lock();
+            try {
+                r.resize(length);
+            } finally {
+                growLock.unlock();
+            }
         }
     }
 

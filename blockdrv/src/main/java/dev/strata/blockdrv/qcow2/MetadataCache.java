@@ -156,12 +156,13 @@ final class MetadataCache {
     }
 
     private void flushDependency() {
-        MetadataCache d = dependency;
-        dependency = null;
-        dependsOnFlush = false;
-        d.flush();
+        // the dependency is forgotten only once it is met: if the write-back or the fsync fails,
+        // our dirty tables must still wait for it the next time
+        dependency.flush();
         // flush() may have written nothing; the barrier is still owed to our callers
         host.flush();
+        dependency = null;
+        dependsOnFlush = false;
     }
 
     private void writeBack(Table t) {

@@ -85,19 +85,41 @@ final class Qcow2Writer {
             long runEnd = (firstCluster + clusters) << clusterBits;
             int n = (int) Math.min(len, runEnd - pos);
             ByteBuffer data = src.slice(src.position(), n);
-            if (pos == runStart && pos + n == runEnd) {
-                d.host.write(hostStart, data);
-            } else {
-                ByteBuffer buf = ByteBuffer.allocate((int) (runEnd - runStart));
-                copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
-                buf.put((int) (pos - runStart), data, 0, n);
-                int tail = (int) (pos + n - runStart);
-                copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
-                d.host.write(hostStart, buf);
+            try {
+                if (pos == runStart && pos + n == runEnd) {
+                    d.host.write(hostStart, data);
+                } else {
+                    ByteBuffer buf = ByteBuffer.allocate((int) (runEnd - runStart));
+                    copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
+                    buf.put((int) (pos - runStart), data, 0, n);
+                    int tail = (int) (pos + n - runStart);
+                    copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
+                    d.host.write(hostStart, buf);
+                }
+            } catch (RuntimeException ex) {
+                abortAllocation(hostStart, clusters, ex);
+                throw ex;
             }
             link(firstCluster, clusters, hostStart);
             src.position(src.position() + n);
             pos += n;
+        }
+    }
+
+    /**
+     * Gives back a run whose data (or COW) write failed, QEMU's {@code qcow2_alloc_cluster_abort}:
+     * nothing references it yet (the L2 entries are set only after the data is written), no
+     * metadata table lives there, so the refcounts can drop at once and the space be reused.
+     * If even that fails the run stays leaked, which is harmless ({@code check -r leaks}).
+     */
+    private void abortAllocation(long hostStart, int clusters, RuntimeException cause) {
+        d.lock.lock();
+        try {
+            refcounts.free(hostStart, (long) clusters << clusterBits);
+        } catch (RuntimeException again) {
+            cause.addSuppressed(again);
+        } finally {
+            d.lock.unlock();
         }
     }
 

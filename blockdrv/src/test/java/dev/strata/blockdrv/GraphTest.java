@@ -101,6 +101,24 @@ class GraphTest {
     }
 
     @Test
+    void aGuessedRawImageIsNeverTurnedIntoQcow2ByTheGuest() throws Exception {
+        Path a = image("guessed.img", 1 << 20);
+        BlockNode n = graph.open(BlockOptions.parse("file=" + a, null));
+        assertEquals("raw", n.formatName());
+        ByteBuffer header = ByteBuffer.allocate(512);
+        header.putInt(0, 0x514649fb).putInt(4, 3);
+        BlockException e = assertThrows(BlockException.class, () -> n.write(0, header.duplicate()));
+        assertEquals(BlockException.Kind.PERMISSION, e.kind());
+        n.write(512, header.duplicate()); // only sector 0 decides the probe
+        graph.close(n);
+        BlockNode again = graph.open(BlockOptions.parse("file=" + a, null));
+        assertEquals("raw", again.formatName(), "the image must still probe as raw");
+        graph.close(again);
+        BlockNode explicit = graph.open(BlockOptions.parse("file=" + a + ",format=raw", null));
+        explicit.write(0, header.duplicate()); // the user said raw: the guest owns every byte
+    }
+
+    @Test
     void readOnlyNodesRefuseWrites() throws Exception {
         BlockNode n = graph.open(BlockOptions.parse("file=" + image("a.raw", 4096) + ",format=raw,read-only=on", null));
         BlockException e = assertThrows(BlockException.class, () -> n.write(0, ByteBuffer.allocate(1)));

@@ -62,7 +62,7 @@ public final class StreamBench {
         for (int r = 0; r < reps; r++) {
             // each contender starts from a fresh copy of the top, no dirty pages pending and a warm cache
             Path qemuTop = freshTop(dir, "top-qemu.qcow2");
-            qemuRuns[r] = QemuStreamRunner.timeStream(qemuTop, dir);
+            qemuRuns[r] = QemuJobRunner.timeStream(qemuTop, dir);
             Path strataTop = freshTop(dir, "top-strata.qcow2");
             strataRuns[r] = timeStrata(strataTop);
             settle(dir);
@@ -93,7 +93,7 @@ public final class StreamBench {
         System.out.printf("1 TiB virtual chain with 64 MiB allocated: streamed in %.3f s (target < 5 s)%n", tibNs / 1e9);
     }
 
-    private static long median(long[] v) {
+    static long median(long[] v) {
         long[] c = v.clone();
         java.util.Arrays.sort(c);
         return c[c.length / 2];
@@ -107,12 +107,12 @@ public final class StreamBench {
     }
 
     /** Writes back dirty pages (so no contender pays for another's writeback) and warms the cache. */
-    private static void settle(Path dir) throws IOException, InterruptedException {
+    static void settle(Path dir) throws IOException, InterruptedException {
         new ProcessBuilder("sync").inheritIO().start().waitFor();
         warm(dir);
     }
 
-    private static double rate(long bytes, long ns) {
+    static double rate(long bytes, long ns) {
         return bytes / (double) MIB / (ns / 1e9);
     }
 

@@ -11,17 +11,29 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Times QEMU's own {@code block-stream} on an image: starts {@code qemu-system-x86_64 -machine
- * none} with a QMP socket, negotiates, starts the job and waits for BLOCK_JOB_COMPLETED. Talks
- * QMP with plain strings (the jobs module has no JSON library); single-threaded.
+ * Times one of QEMU's own block jobs on an image: starts {@code qemu-system-x86_64 -machine none}
+ * with a QMP socket, negotiates, starts the job (for jobs that go READY, sends
+ * {@code block-job-complete} at READY) and waits for BLOCK_JOB_COMPLETED. Talks QMP with plain
+ * strings (the jobs module has no JSON library); single-threaded.
  */
-final class QemuStreamRunner {
+final class QemuJobRunner {
 
-    private QemuStreamRunner() {
+    private QemuJobRunner() {
     }
 
     /** Nanoseconds from the block-stream command to BLOCK_JOB_COMPLETED. */
     static long timeStream(Path top, Path workDir) throws IOException, InterruptedException {
+        return timeJob(top, workDir, "block-stream", "\"device\": \"drive0\"", false);
+    }
+
+    /**
+     * Nanoseconds from the command to BLOCK_JOB_COMPLETED of job {@code drive0}; the drive is
+     * {@code drive0}, {@code arguments} the inside of the command's arguments object.
+     *
+     * @param completeAtReady send {@code block-job-complete} on BLOCK_JOB_READY (mirror, active commit)
+     */
+    static long timeJob(Path top, Path workDir, String command, String arguments, boolean completeAtReady)
+            throws IOException, InterruptedException {
         Path sock = workDir.resolve("qemu-bench.qmp");
         Files.deleteIfExists(sock);
         Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none",
@@ -35,19 +47,34 @@ final class QemuStreamRunner {
             readUntil(ch, in, "\"return\"");
             in.setLength(0);
             long start = System.nanoTime();
-            send(ch, "{\"execute\": \"block-stream\", \"arguments\": {\"device\": \"drive0\"}}");
+            send(ch, "{\"execute\": \"" + command + "\", \"arguments\": {" + arguments + "}}");
+            readUntil(ch, in, "\"return\"", "\"error\"");
+            if (in.indexOf("\"error\"") >= 0) {
+                throw new IOException("QEMU refused " + command + ": " + in);
+            }
+            if (completeAtReady) {
+                readUntil(ch, in, "BLOCK_JOB_READY", "BLOCK_JOB_COMPLETED");
+                send(ch, "{\"execute\": \"block-job-complete\", \"arguments\": {\"device\": \"drive0\"}}");
+            }
             readUntil(ch, in, "BLOCK_JOB_COMPLETED");
             long elapsed = System.nanoTime() - start;
             if (in.toString().contains("\"error\"")) {
-                throw new IOException("QEMU's stream failed: " + in);
+                throw new IOException("QEMU's " + command + " failed: " + in);
             }
+            in.setLength(0);
             send(ch, "{\"execute\": \"quit\"}");
+            readUntil(ch, in, "\"return\"");
             return elapsed;
         } finally {
-            if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
+            // QEMU's exit is not timed; do not let a slow shutdown stall the next run
+            if (!qemu.waitFor(5, TimeUnit.SECONDS)) {
                 qemu.destroyForcibly();
             }
         }
+    }
+
+    private static void readUntil(SocketChannel ch, StringBuilder in, String marker) throws IOException {
+        readUntil(ch, in, marker, marker);
     }
 
     private static SocketChannel connect(Path sock, Process qemu) throws IOException, InterruptedException {
@@ -73,9 +100,10 @@ final class QemuStreamRunner {
         }
     }
 
-    private static void readUntil(SocketChannel ch, StringBuilder in, String marker) throws IOException {
+    /** Reads until {@code marker} (or {@code orElse}, e.g. the job ended early with an error) arrives. */
+    private static void readUntil(SocketChannel ch, StringBuilder in, String marker, String orElse) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(8192);
-        while (in.indexOf(marker) < 0) {
+        while (in.indexOf(marker) < 0 && in.indexOf(orElse) < 0) {
             b.clear();
             if (ch.read(b) < 0) {
                 throw new IOException("QEMU closed QMP before '" + marker + "': " + in);

@@ -1,0 +1,45 @@
+package dev.strata.jobs.bench;
+
+import java.nio.file.Path;
+
+/** The jobs {@link JobsBench} times, with the QMP command QEMU gets for each (drive {@code drive0}). */
+enum JobKind {
+    COMMIT_INTERMEDIATE("commit intermediate"),
+    COMMIT_ACTIVE("commit active"),
+    MIRROR_FULL("mirror full"),
+    BACKUP_FULL("backup full");
+
+    private final String label;
+
+    JobKind(String label) {
+        this.label = label;
+    }
+
+    String label() {
+        return label;
+    }
+
+    /** Mirror and active commit go READY and need {@code block-job-complete}. */
+    boolean goesReady() {
+        return this == COMMIT_ACTIVE || this == MIRROR_FULL;
+    }
+
+    String qmpCommand() {
+        return switch (this) {
+            case COMMIT_INTERMEDIATE, COMMIT_ACTIVE -> "block-commit";
+            case MIRROR_FULL -> "drive-mirror";
+            case BACKUP_FULL -> "drive-backup";
+        };
+    }
+
+    /** The inside of the arguments object for a chain in {@code chainDir}. */
+    String qmpArguments(Path chainDir) {
+        return switch (this) {
+            case COMMIT_INTERMEDIATE -> "\"device\": \"drive0\", \"top\": \"" + chainDir.resolve("L1.qcow2")
+                    + "\", \"base\": \"" + chainDir.resolve("L0.qcow2") + "\"";
+            case COMMIT_ACTIVE -> "\"device\": \"drive0\"";
+            case MIRROR_FULL, BACKUP_FULL -> "\"device\": \"drive0\", \"sync\": \"full\", \"format\": \"qcow2\", \"target\": \""
+                    + chainDir.resolve("target.qcow2") + "\"";
+        };
+    }
+}

@@ -1,0 +1,133 @@
+package dev.strata.jobs.bench;
+
+import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.Chains;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * Commit, mirror and backup benchmark: the 3-layer qcow2 chain of {@link StreamBench} (64 KiB
+ * clusters; layers ~50 %/20 %/10 % allocated), and on identical copies of it in one run, Strata
+ * against QEMU 7.2 for: intermediate {@code block-commit} (the middle layer into the base),
+ * active {@code block-commit} (to READY, then complete), {@code drive-mirror sync=full} to a new
+ * qcow2 (to READY, then complete) and {@code drive-backup sync=full} to a new qcow2. Medians of
+ * {@code reps} runs; then guest 4 KiB random I/O (8 deep) idle and during each Strata job.
+ *
+ * <p>Usage: {@code JobsBench [workdir] [sizeMiB]} (default {@code target/jobs-bench}, 256 MiB so
+ * the whole program takes a few minutes; 1024 for the issue's 1 GiB chain); {@code -Dreps=N}
+ * (default 3). Single-threaded driver.
+ */
+public final class JobsBench {
+
+    private JobsBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args.length > 0 ? args[0] : "target/jobs-bench").toAbsolutePath();
+        long size = (args.length > 1 ? Long.parseLong(args[1]) : 256) << 20;
+        int reps = Integer.getInteger("reps", 3);
+        Files.createDirectories(dir);
+        System.out.printf("chain: %d MiB virtual, qcow2, 64 KiB clusters, layers 50%%/20%%/10%% allocated; %d runs%n",
+                size >> 20, reps);
+        StreamBench.buildChain(dir, size, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
+        // JIT warm-up on a small chain of the same shape, so the timed runs measure steady state
+        Path warmDir = Files.createDirectories(dir.resolve("warmup"));
+        StreamBench.buildChain(warmDir, 64L << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 1);
+        for (JobKind kind : JobKind.values()) {
+            for (int i = 0; i < 2; i++) {
+                StrataJobRunner.time(kind, freshChain(warmDir, "w"), null);
+            }
+        }
+        String summary = "";
+        for (JobKind kind : JobKind.values()) {
+            long bytes = dataBytes(dir, kind);
+            long[] qemu = new long[reps];
+            long[] strata = new long[reps];
+            for (int r = 0; r < reps; r++) {
+                // each contender gets its own fresh copy of the chain, written back and in the page cache
+                Path q = freshChain(dir, "qemu");
+                qemu[r] = QemuJobRunner.timeJob(q.resolve("L2.qcow2"), q, kind.qmpCommand(), kind.qmpArguments(q), kind.goesReady());
+                Path s = freshChain(dir, "strata");
+                strata[r] = StrataJobRunner.time(kind, s, null);
+                System.out.printf("%-20s run %d: strata %.3f s, qemu %.3f s%n", kind.label(), r + 1, strata[r] / 1e9, qemu[r] / 1e9);
+            }
+            long sNs = StreamBench.median(strata);
+            long qNs = StreamBench.median(qemu);
+            double ratio = (double) qNs / sNs;
+            summary += String.format("%-20s %6d MiB  strata %8.3f s %8.1f MiB/s  qemu %8.3f s %8.1f MiB/s  ratio %.2f (target >= 2.0: %s)%n",
+                    kind.label(), bytes >> 20, sNs / 1e9, StreamBench.rate(bytes, sNs), qNs / 1e9, StreamBench.rate(bytes, qNs),
+                    ratio, ratio >= 2.0 ? "met" : "NOT met");
+        }
+        System.out.println("medians of " + reps + " runs (MiB = data the job copies):");
+        System.out.print(summary);
+        guestLoad(dir);
+    }
+
+    /** Guest 4 KiB random I/O (8 deep, 70 % reads): 2 s idle, then during each Strata job, unlimited speed. */
+    private static void guestLoad(Path dir) throws Exception {
+        double[] idle = StrataJobRunner.idleLoad(freshChain(dir, "load"));
+        System.out.printf("guest 4 KiB random I/O (8 deep, 70%% reads): idle %.0f IOPS, p99 %.0f us%n", idle[0], idle[1]);
+        for (JobKind kind : JobKind.values()) {
+            double[] during = new double[2];
+            long ns = StrataJobRunner.time(kind, freshChain(dir, "load"), during);
+            System.out.printf("  during %-20s %8.0f IOPS (%3.0f%% of idle), p99 %6.0f us; %s%n", kind.label(), during[0],
+                    100 * during[0] / idle[0], during[1], ns < 0 ? "the job did NOT reach READY within 60 s (cancelled)"
+                            : String.format("the job took %.3f s under that load", ns / 1e9));
+        }
+    }
+
+    /** Copies L0..L2 of {@code dir} into {@code dir/name} (backing names are relative) and settles the cache. */
+    static Path freshChain(Path dir, String name) throws Exception {
+        Path sub = Files.createDirectories(dir.resolve(name));
+        try (var old = Files.list(sub)) {
+            for (Path p : old.toList()) {
+                Files.delete(p);
+            }
+        }
+        for (String layer : List.of("L0.qcow2", "L1.qcow2", "L2.qcow2")) {
+            Files.copy(dir.resolve(layer), sub.resolve(layer), StandardCopyOption.REPLACE_EXISTING);
+        }
+        StreamBench.settle(sub);
+        return sub;
+    }
+
+    /** Bytes the job has to copy: allocated between its top and its base (exclusive). */
+    private static long dataBytes(Path dir, JobKind kind) {
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode top = g.open(BlockOptions.empty().with("driver", "qcow2")
+                    .with("file", dir.resolve("L2.qcow2").toString()).with("read-only", "on"));
+            BlockNode base = top.backing().backing();
+            return switch (kind) {
+                case COMMIT_INTERMEDIATE -> allocatedAbove(top.backing(), base);
+                case COMMIT_ACTIVE -> allocatedAbove(top, base);
+                case MIRROR_FULL, BACKUP_FULL -> allocatedAbove(top, null);
+            };
+        } finally {
+            g.closeAll();
+        }
+    }
+
+    private static long allocatedAbove(BlockNode top, BlockNode base) {
+        long total = 0;
+        for (long off = 0; off < top.size(); ) {
+            Chains.Allocation a = Chains.isAllocatedAbove(top, base, off, top.size() - off);
+            if (a.allocated()) {
+                total += a.bytes();
+            }
+            off += a.bytes();
+        }
+        return total;
+    }
+
+    /** Opens {@code top} as drive {@code drive0} (writeback), the drive every Strata job runs on. */
+    static BlockBackend openDrive(BlockGraph g, Path top) {
+        BlockNode root = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", top.toString()));
+        return g.createBackend("drive0", root, BlockBackend.CacheMode.WRITEBACK);
+    }
+}

@@ -158,6 +158,30 @@ class RequestPathTest {
     }
 
     @Test
+    void aReadWaitsForAnOverlappingWriteInFlight() throws Exception {
+        RecordingDriver d = new RecordingDriver(1 << 20, 512);
+        BlockNode node = RecordingDriver.node(d);
+        d.gate = new CountDownLatch(1);
+        Thread writer = Thread.ofVirtual().start(() -> node.write(0, ByteBuffer.allocate(4096)));
+        waitUntil(() -> d.active.get() == 1);
+        AtomicBoolean readDone = new AtomicBoolean();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            node.read(1024, ByteBuffer.allocate(512));
+            readDone.set(true);
+        });
+        Thread other = Thread.ofVirtual().start(() -> node.read(8192, ByteBuffer.allocate(512)));
+        waitUntil(() -> d.active.get() == 2); // elsewhere on the disk a read reaches the driver at once
+        Thread.sleep(100);
+        assertEquals(2, d.active.get(), "only the writer and the unrelated read may be in the driver");
+        assertFalse(readDone.get(), "a read of a sector being written must wait: it could see half of each");
+        d.gate.countDown();
+        writer.join();
+        reader.join();
+        other.join();
+        assertTrue(readDone.get());
+    }
+
+    @Test
     void readsDoNotWaitForEachOther() throws Exception {
         RecordingDriver d = new RecordingDriver(1 << 20, 65536);
         BlockNode node = RecordingDriver.node(d);

@@ -15,7 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *       those of the thread that quiesced it: the owner of a drained section does its work
  *       (flush, header rewrite, copy) through the ordinary request path;</li>
  *   <li>two requests conflict when their ranges, widened to the serialisation alignment,
- *       overlap and either one is serialising or both write; a new request waits until no
+ *       overlap and either one is serialising or either one writes; a new request waits until no
  *       conflicting request is in flight. Copy-on-read and job copies are serialising, so a
  *       copy can never overwrite a guest write that raced it, and a reader never sees half a
  *       copy. Requests wait only for conflicting requests that arrived before them (in flight or
@@ -43,7 +43,9 @@ public final class RequestTracker {
 
         boolean conflictsWith(Tracked other) {
             boolean overlap = start < other.end && other.start < end;
-            return overlap && (serialising || other.serialising || (write && other.write));
+            // reads never wait for reads; anything else that overlaps runs in arrival order, so a
+            // read never copies a sector half old and half new while a write lands on it
+            return overlap && (serialising || other.serialising || write || other.write);
         }
 
         @Override

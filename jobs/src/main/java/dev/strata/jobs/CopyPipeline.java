@@ -41,6 +41,17 @@ public final class CopyPipeline {
         }
     }
 
+    /** Shared by all jobs; idle threads end after a second, so nothing lingers once jobs are done. */
+    private static final java.util.concurrent.ThreadPoolExecutor COPIERS = copiers();
+
+    private static java.util.concurrent.ThreadPoolExecutor copiers() {
+        java.util.concurrent.ThreadPoolExecutor p = new java.util.concurrent.ThreadPoolExecutor(64, 64, 1,
+                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                Thread.ofPlatform().daemon().name("copy").factory());
+        p.allowCoreThreadTimeOut(true);
+        return p;
+    }
+
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition done = lock.newCondition();
     private final Queue<Failure> failures = new ArrayDeque<>();
@@ -70,8 +81,9 @@ public final class CopyPipeline {
             lock.unlock();
         }
         // platform threads: a job must keep moving while the guest keeps the virtual-thread
-        // carriers busy (on a 2-core host the guest and device ping-pong could starve copies)
-        Thread.ofPlatform().daemon().name("copy").start(() -> runOne(offset, bytes));
+        // carriers busy (on a 2-core host the guest and device ping-pong could starve copies).
+        // Pooled, because a job retrying failed chunks submits many copies in a row.
+        COPIERS.execute(() -> runOne(offset, bytes));
     }
 
     private void runOne(long offset, int bytes) {

@@ -131,7 +131,7 @@ public record WorkloadSpec(String name, String drive, Rw rw, int blockSize, int 
                 case "fsync" -> fsync = (int) parseLong(k, v, 0, Integer.MAX_VALUE);
                 case "journal" -> journal = v;
                 case "script" -> throw new IllegalArgumentException(
-                        "guest workload: 'script' is reserved for scenario scripts, which are not implemented yet");
+                        "guest workload: 'script' is not a workload key: give a scenario script as its own -guest script=FILE, or run it with bin/strata run FILE");
                 default -> throw new IllegalArgumentException("guest workload: unknown key '" + k + "'");
             }
         }

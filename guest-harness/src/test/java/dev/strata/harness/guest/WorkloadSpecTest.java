@@ -64,7 +64,7 @@ class WorkloadSpecTest {
         "bs=4k,bs=8k|guest workload: key 'bs' given twice",
         "drive|guest workload: expected key=value, got 'drive'",
         "offset=100|guest workload: 'offset' and 'size' must be multiples of 512",
-        "script=a.txt|guest workload: 'script' is reserved for scenario scripts, which are not implemented yet",
+        "script=a.txt|guest workload: 'script' is not a workload key: give a scenario script as its own -guest script=FILE, or run it with bin/strata run FILE",
     })
     void shouldRefuseBadInputNamingTheKey(String text, String message) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse(text));

@@ -36,6 +36,15 @@ public final class Chains {
         return new Allocation(false, limit);
     }
 
+    /** The layers from {@code top} down to, not including, {@code base} (null: the whole chain), top first. */
+    public static List<BlockNode> above(BlockNode top, BlockNode base) {
+        List<BlockNode> l = new ArrayList<>();
+        for (BlockNode n = top; n != null && n != base; n = n.backing()) {
+            l.add(n);
+        }
+        return l;
+    }
+
     /** The chain from {@code top} downwards, top first. */
     public static List<BlockNode> chain(BlockNode top) {
         List<BlockNode> l = new ArrayList<>();

@@ -69,6 +69,25 @@ public final class CopyPipeline {
         this.onDone = onDone;
     }
 
+    /**
+     * The body most copies share: read {@code [offset, offset+bytes)} from {@code from}, write it
+     * to {@code to}, and say which side failed so the job's read and write error policies apply.
+     */
+    public static void copyRange(dev.strata.blockdrv.BlockNode from, dev.strata.blockdrv.BlockNode to, long offset, int bytes) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(bytes);
+        try {
+            from.read(offset, buf);
+        } catch (BlockException e) {
+            throw new SideFailure(e, IoOperation.READ);
+        }
+        buf.flip();
+        try {
+            to.write(offset, buf);
+        } catch (BlockException e) {
+            throw new SideFailure(e, IoOperation.WRITE);
+        }
+    }
+
     /** Starts a copy of the chunk once fewer than {@code depth} are in flight. */
     public void submit(long offset, int bytes) {
         lock.lock();

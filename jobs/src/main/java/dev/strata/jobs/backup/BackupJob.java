@@ -9,7 +9,6 @@ import dev.strata.jobs.Job;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
 import dev.strata.jobs.bitmap.NodeDirtyBitmap;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.Deque;
@@ -219,18 +218,7 @@ public final class BackupJob extends Job {
     }
 
     private void copyOut(long offset, int bytes) {
-        ByteBuffer buf = ByteBuffer.allocate(bytes);
-        try {
-            source.read(offset, buf);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.READ);
-        }
-        buf.flip();
-        try {
-            target.write(offset, buf);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
-        }
+        CopyPipeline.copyRange(source, target, offset, bytes);
     }
 
     /** Guest thread, before its write: the old data of every touched cluster goes to the target first. */

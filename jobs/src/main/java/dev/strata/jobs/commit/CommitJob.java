@@ -6,12 +6,10 @@ import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
 import dev.strata.jobs.CopyPipeline;
 import dev.strata.jobs.ErrorAction;
-import dev.strata.jobs.IoOperation;
 import dev.strata.jobs.Job;
 import dev.strata.jobs.JobNodes;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,10 +49,7 @@ public final class CommitJob extends Job {
         this.backingFile = backingFile;
         this.onError = onError;
         this.baseWasReadOnly = baseWasReadOnly;
-        List<BlockNode> l = new ArrayList<>();
-        for (BlockNode n = top; n != null && n != base; n = n.backing()) {
-            l.add(n);
-        }
+        List<BlockNode> l = new ArrayList<>(Chains.above(top, base));
         l.add(base);
         this.nodes = List.copyOf(l);
         setLen(top.size());
@@ -129,18 +124,7 @@ public final class CommitJob extends Job {
     }
 
     private void copy(long offset, int bytes) {
-        ByteBuffer buf = ByteBuffer.allocate(bytes);
-        try {
-            top.read(offset, buf);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.READ);
-        }
-        buf.flip();
-        try {
-            base.write(offset, buf);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
-        }
+        CopyPipeline.copyRange(top, base, offset, bytes);
     }
 
     @Override

@@ -11,7 +11,6 @@ import dev.strata.jobs.Job;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
-import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -189,18 +188,7 @@ public final class MirrorJob extends Job {
 
     private void copy(long offset, int bytes) {
         DirtyBitmap.Run run = new DirtyBitmap.Run(offset, bytes);
-        ByteBuffer buf = ByteBuffer.allocate(bytes);
-        try {
-            source.read(offset, buf);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.READ);
-        }
-        buf.flip();
-        try {
-            target.write(offset, buf);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
-        }
+        CopyPipeline.copyRange(source, target, offset, bytes);
         addProgress(bytes);   // before finish: once the bitmap is clean, offset must already be final
         bitmap.finish(run, false);
     }

@@ -56,11 +56,7 @@ public final class StreamJob extends Job {
         this.backingFileString = backingFileString;
         this.onError = onError;
         this.wasReadOnly = wasReadOnly;
-        List<BlockNode> l = new ArrayList<>();
-        for (BlockNode n = target; n != null && n != base; n = n.backing()) {
-            l.add(n);
-        }
-        this.nodes = List.copyOf(l);
+        this.nodes = List.copyOf(Chains.above(target, base));
         // known before the command returns, so the first query already shows it
         setLen(target.backing() == null || target.backing() == base ? 0 : target.size());
     }

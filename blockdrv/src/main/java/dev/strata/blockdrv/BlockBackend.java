@@ -2,6 +2,7 @@ package dev.strata.blockdrv;
 
 import dev.strata.blockdrv.io.RequestTracker;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What a device (or {@code qemu-io}) holds: a named handle on the root node of a graph, e.g.
@@ -14,7 +15,16 @@ import java.nio.ByteBuffer;
 public final class BlockBackend {
 
     private final String name;
+    /**
+     * Requests started through any backend: the guest's I/O, never a job's (jobs use nodes
+     * directly). Block jobs read it without locking to see whether the guest is busy and leave it
+     * CPU (see the jobs module's CopyPipeline); a LongAdder so the guest's many threads do not
+     * contend on one counter.
+     */
+    private static final LongAdder ALL_REQUESTS = new LongAdder();
+
     private final RequestTracker door = new RequestTracker();
+    private final LongAdder requests = new LongAdder();
     private volatile BlockNode root;
     private volatile String attachedTo;
     private volatile CacheMode cacheMode;
@@ -73,12 +83,14 @@ public final class BlockBackend {
     }
 
     public void read(long offset, ByteBuffer dst) {
+        counted();
         try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, dst.remaining()), false, false, 1)) {
             root.read(offset, dst);
         }
     }
 
     public void write(long offset, ByteBuffer src) {
+        counted();
         try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, src.remaining()), false, false, 1)) {
             root.write(offset, src);
             if (!cacheMode.writeback()) {
@@ -88,12 +100,14 @@ public final class BlockBackend {
     }
 
     public void writeZeroes(long offset, long bytes, boolean mayUnmap) {
+        counted();
         try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, bytes), false, false, 1)) {
             root.writeZeroes(offset, bytes, mayUnmap);
         }
     }
 
     public void discard(long offset, long bytes) {
+        counted();
         try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, bytes), false, false, 1)) {
             root.discard(offset, bytes);
         }
@@ -123,6 +137,21 @@ public final class BlockBackend {
             throw new IllegalStateException("root of " + name + " replaced without drain");
         }
         this.root = newRoot;
+    }
+
+    private void counted() {
+        requests.increment();
+        ALL_REQUESTS.increment();
+    }
+
+    /** Reads, writes, zero writes and discards started through this backend so far (lock-free, any thread). */
+    public long requestsStarted() {
+        return requests.sum();
+    }
+
+    /** The same count over every backend of the process (lock-free, any thread): how busy the guest is. */
+    public static long requestsStartedAll() {
+        return ALL_REQUESTS.sum();
     }
 
     /** Requests in flight through this backend now. */

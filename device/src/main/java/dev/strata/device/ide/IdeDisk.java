@@ -1,18 +1,13 @@
 package dev.strata.device.ide;
 
-import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
-import dev.strata.device.BlockDevice;
-import dev.strata.device.BlockStats;
+import dev.strata.device.AbstractBlockDevice;
 import dev.strata.device.DeviceEventListener;
 import dev.strata.device.DeviceOptions;
 import dev.strata.device.ErrorAction;
-import dev.strata.device.ErrorPolicy;
 import dev.strata.device.GuestMemory;
 import dev.strata.device.IoAccounting;
-import dev.strata.device.IoErrorHandler;
 import dev.strata.device.IoOperation;
-import dev.strata.device.IoStatus;
 import dev.strata.device.VmRunState;
 import dev.strata.device.ring.HeadWorkers;
 import java.nio.ByteBuffer;
@@ -31,15 +26,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * thread; registers are guarded by {@code regs}. The command's inputs are handed to the worker by
  * the worker pool's volatile hand-off.
  */
-public final class IdeDisk implements BlockDevice {
+public final class IdeDisk extends AbstractBlockDevice {
 
     private static final System.Logger LOG = System.getLogger(IdeDisk.class.getName());
 
-    private final DeviceOptions options;
-    private final String qomPath;
     private final GuestMemory memory;
-    private final IoAccounting accounting = new IoAccounting();
-    private final IoErrorHandler errors;
     private final HeadWorkers worker;
     private final ByteBuffer view;
     private final ReentrantLock regs = new ReentrantLock();
@@ -55,12 +46,9 @@ public final class IdeDisk implements BlockDevice {
 
     public IdeDisk(DeviceOptions options, String qomPath, VmRunState vm, GuestMemory memory,
                    List<DeviceEventListener> listeners) {
-        this.options = options;
-        this.qomPath = qomPath;
+        super(options, qomPath, vm, listeners);
         this.memory = memory;
         this.view = memory.view();
-        this.errors = new IoErrorHandler(options.rerror(), options.werror(), vm, listeners);
-        errors.bind(this);
         this.worker = new HeadWorkers(driveId(), 1, h -> run(), (h, len) -> complete());
         options.backend().setAttachedTo(attachedTo());
     }
@@ -300,21 +288,6 @@ public final class IdeDisk implements BlockDevice {
     }
 
     @Override
-    public String driveId() {
-        return options.backend().name();
-    }
-
-    @Override
-    public String qdevId() {
-        return options.id();
-    }
-
-    @Override
-    public String qomPath() {
-        return qomPath;
-    }
-
-    @Override
     public String attachedTo() {
         return options.id() != null ? options.id() : qomPath;
     }
@@ -325,43 +298,8 @@ public final class IdeDisk implements BlockDevice {
     }
 
     @Override
-    public BlockBackend backend() {
-        return options.backend();
-    }
-
-    @Override
-    public BlockStats stats() {
-        return accounting.snapshot();
-    }
-
-    @Override
-    public IoStatus ioStatus() {
-        return errors.ioStatus();
-    }
-
-    @Override
-    public void resetIoStatus() {
-        errors.resetIoStatus();
-    }
-
-    @Override
-    public ErrorPolicy readErrorPolicy() {
-        return errors.readPolicy();
-    }
-
-    @Override
-    public ErrorPolicy writeErrorPolicy() {
-        return errors.writePolicy();
-    }
-
-    @Override
     public void close() {
         worker.close();
         options.backend().setAttachedTo(null);
-    }
-
-    @Override
-    public String toString() {
-        return model() + " " + driveId() + " at " + qomPath;
     }
 }

@@ -1,15 +1,10 @@
 package dev.strata.device.virtio;
 
 import dev.strata.blockdrv.BlockBackend;
-import dev.strata.device.BlockDevice;
-import dev.strata.device.BlockStats;
+import dev.strata.device.AbstractBlockDevice;
 import dev.strata.device.DeviceEventListener;
 import dev.strata.device.DeviceOptions;
-import dev.strata.device.ErrorPolicy;
 import dev.strata.device.GuestMemory;
-import dev.strata.device.IoAccounting;
-import dev.strata.device.IoErrorHandler;
-import dev.strata.device.IoStatus;
 import dev.strata.device.VmRunState;
 import dev.strata.device.ring.AvailRing;
 import dev.strata.device.ring.GuestInterrupt;
@@ -32,15 +27,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code lifecycle}); the iothread alone parses (it owns {@code parsed}/{@code outcome} of a head
  * until it dispatches); a head's worker alone executes it; monitor queries from any thread.
  */
-public final class VirtioBlkDevice implements BlockDevice {
+public final class VirtioBlkDevice extends AbstractBlockDevice {
 
     private static final System.Logger LOG = System.getLogger(VirtioBlkDevice.class.getName());
 
-    private final DeviceOptions options;
-    private final String qomPath;
     private final GuestMemory memory;
-    private final IoAccounting accounting = new IoAccounting();
-    private final IoErrorHandler errors;
     private final VirtioBlkConfig config;
     private final BlkExecutor executor;
     private final ReentrantLock lifecycle = new ReentrantLock();
@@ -59,14 +50,11 @@ public final class VirtioBlkDevice implements BlockDevice {
      */
     public VirtioBlkDevice(DeviceOptions options, String qomPath, VmRunState vm, GuestMemory memory,
                            List<DeviceEventListener> listeners) {
-        this.options = options;
-        this.qomPath = qomPath;
+        super(options, qomPath, vm, listeners);
         this.memory = memory;
         BlockBackend b = options.backend();
         this.config = VirtioBlkConfig.defaults(b.size(), options.queueSize(), b.cacheMode().writeback(),
                 b.root().isReadOnly());
-        this.errors = new IoErrorHandler(options.rerror(), options.werror(), vm, listeners);
-        errors.bind(this);
         this.executor = new BlkExecutor(b, memory, config, accounting, errors, options.serial());
         b.setAttachedTo(attachedTo());
     }
@@ -173,21 +161,6 @@ public final class VirtioBlkDevice implements BlockDevice {
     }
 
     @Override
-    public String driveId() {
-        return options.backend().name();
-    }
-
-    @Override
-    public String qdevId() {
-        return options.id();
-    }
-
-    @Override
-    public String qomPath() {
-        return qomPath;
-    }
-
-    @Override
     public String attachedTo() {
         // the backend hangs off the proxy's id-less virtio-backend child: always the path
         return qomPath;
@@ -196,36 +169,6 @@ public final class VirtioBlkDevice implements BlockDevice {
     @Override
     public String model() {
         return "virtio-blk-pci";
-    }
-
-    @Override
-    public BlockBackend backend() {
-        return options.backend();
-    }
-
-    @Override
-    public BlockStats stats() {
-        return accounting.snapshot();
-    }
-
-    @Override
-    public IoStatus ioStatus() {
-        return errors.ioStatus();
-    }
-
-    @Override
-    public void resetIoStatus() {
-        errors.resetIoStatus();
-    }
-
-    @Override
-    public ErrorPolicy readErrorPolicy() {
-        return errors.readPolicy();
-    }
-
-    @Override
-    public ErrorPolicy writeErrorPolicy() {
-        return errors.writePolicy();
     }
 
     @Override
@@ -241,10 +184,5 @@ public final class VirtioBlkDevice implements BlockDevice {
         } finally {
             lifecycle.unlock();
         }
-    }
-
-    @Override
-    public String toString() {
-        return model() + " " + driveId() + " at " + qomPath;
     }
 }

@@ -238,6 +238,48 @@ public final class BlockNode {
         }
     }
 
+    /** True when the driver can store compressed clusters ({@link #writeCompressed}). */
+    public boolean supportsCompressedWrites() {
+        return driver instanceof SupportsCompressedWrites;
+    }
+
+    /** The unit of {@link #writeCompressed} (the image's cluster size), or 0 when unsupported. */
+    public int compressedClusterSize() {
+        return driver instanceof SupportsCompressedWrites c ? c.compressedClusterSize() : 0;
+    }
+
+    /**
+     * Writes {@code src} compressed: {@code offset} must be cluster aligned and the length whole
+     * clusters, except that the range may end at the end of the node (a short last cluster).
+     * Write notifiers see it like any write. Drivers without the ability refuse with UNSUPPORTED.
+     */
+    public void writeCompressed(long offset, ByteBuffer src) {
+        int len = src.remaining();
+        checkWritable();
+        checkBounds(offset, len);
+        if (!(driver instanceof SupportsCompressedWrites c)) {
+            throw BlockException.unsupported("Compressed writes are not supported by the " + formatName()
+                    + " format of '" + nodeName + "'");
+        }
+        int cs = c.compressedClusterSize();
+        if (offset % cs != 0 || (len % cs != 0 && offset + len != size())) {
+            throw BlockException.invalid("compressed write at " + offset + " of " + len
+                    + " bytes is not made of whole " + cs + "-byte clusters");
+        }
+        if (len == 0) {
+            return;
+        }
+        beforeWrite(offset, len);
+        try (RequestTracker.Tracked t = tracker.begin(offset, len, true, false, cs)) {
+            for (int done = 0; done < len; done += cs) {
+                c.writeCompressed(offset + done, src.slice(src.position() + done, Math.min(cs, len - done)));
+            }
+            src.position(src.limit());
+        } finally {
+            afterWrite(offset, len);
+        }
+    }
+
     /** Discard is advisory: a driver that cannot discard ignores it, as QEMU does. */
     public void discard(long offset, long bytes) {
         checkWritable();

@@ -44,7 +44,7 @@ final class LineConsole implements EventBus.Listener {
 
     /** Starts the session on its own virtual thread; returns at once. */
     void start() {
-        Thread.ofVirtual().name("strata-hmp-stdio").start(this::run);
+        Thread.ofPlatform().daemon().name("strata-hmp-stdio").start(this::run);
     }
 
     private void run() {

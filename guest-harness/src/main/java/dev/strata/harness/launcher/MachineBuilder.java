@@ -106,7 +106,7 @@ public final class MachineBuilder {
                 JLineConsole console = JLineConsole.onSystemTerminal(machine.monitor());
                 // closed first on shutdown: gives the terminal back its normal settings
                 machine.addService(console::close);
-                Thread.ofVirtual().name("strata-hmp-console").start(() -> {
+                Thread.ofPlatform().daemon().name("strata-hmp-console").start(() -> {
                     console.run();
                     machine.requestQuit("end of input");
                 });

@@ -92,7 +92,7 @@ public final class LoadRun {
             long end = System.nanoTime() + duration.toNanos();
             List<Thread> pollers = new ArrayList<>();
             for (QmpLink p : List.of(poller1, poller2)) {
-                pollers.add(Thread.ofVirtual().name("load-poller").start(() -> poll(p, end, polls, pollFailures)));
+                pollers.add(Thread.ofPlatform().daemon().name("load-poller").start(() -> poll(p, end, polls, pollFailures)));
             }
             long nextSample = System.nanoTime();
             while (System.nanoTime() < end) {

@@ -41,7 +41,7 @@ public final class QmpLink implements AutoCloseable {
         this.ch = ch;
         this.out = Channels.newOutputStream(ch);
         BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
-        this.reader = Thread.ofVirtual().name("qmp-link-reader").start(() -> {
+        this.reader = Thread.ofPlatform().daemon().name("qmp-link-reader").start(() -> {
             try {
                 String l;
                 while ((l = in.readLine()) != null) {

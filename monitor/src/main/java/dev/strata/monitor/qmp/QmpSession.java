@@ -70,7 +70,7 @@ public final class QmpSession implements EventBus.Listener {
 
     /** Serves the client until it disconnects or quit is done. Never throws. */
     public void run() {
-        Thread writer = Thread.ofVirtual().name("qmp-writer").start(this::drain);
+        Thread writer = Thread.ofPlatform().daemon().name("qmp-writer").start(this::drain);
         try {
             send(greeting());
             Reader r = new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()

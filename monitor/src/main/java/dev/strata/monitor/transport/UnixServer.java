@@ -19,8 +19,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * on its own virtual thread: QEMU's {@code unix:PATH,server=on,wait=off} chardev. The socket
  * file is replaced if it exists and made mode 0600 right after bind, and removed on close.
  *
- * <p>Threads: one virtual thread accepts; one per connection runs the handler. {@code clients}
- * is a concurrent set so {@link #close} can end them all.
+ * <p>Threads: one platform thread accepts; one per connection runs the handler. Platform, not
+ * virtual: a guest keeping every virtual-thread carrier busy would otherwise queue monitor
+ * commands behind its I/O (QEMU's monitor likewise runs in the main loop, not in the iothread).
+ * {@code clients} is a concurrent set so {@link #close} can end them all.
  */
 public final class UnixServer implements AutoCloseable {
 
@@ -39,7 +41,7 @@ public final class UnixServer implements AutoCloseable {
     private UnixServer(Path path, ServerSocketChannel server, Handler handler, String name) {
         this.path = path;
         this.server = server;
-        this.acceptor = Thread.ofVirtual().name(name + "-accept").start(() -> acceptLoop(handler, name));
+        this.acceptor = Thread.ofPlatform().daemon().name(name + "-accept").start(() -> acceptLoop(handler, name));
     }
 
     /** Binds {@code path} and starts accepting. */
@@ -68,7 +70,7 @@ public final class UnixServer implements AutoCloseable {
                 continue;
             }
             clients.add(c);
-            Thread.ofVirtual().name(name + "-client").start(() -> {
+            Thread.ofPlatform().daemon().name(name + "-client").start(() -> {
                 Runnable hangUp = () -> closeQuietly(c);
                 try {
                     handler.serve(Channels.newInputStream(c), Channels.newOutputStream(c), hangUp);

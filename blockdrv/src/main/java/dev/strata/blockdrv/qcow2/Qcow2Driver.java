@@ -9,6 +9,7 @@ import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.BlockStatus;
 import dev.strata.blockdrv.Buffers;
 import dev.strata.blockdrv.SupportsBackingChange;
+import dev.strata.blockdrv.SupportsCompressedWrites;
 import dev.strata.blockdrv.SupportsDiscard;
 import dev.strata.blockdrv.SupportsMakeEmpty;
 import dev.strata.blockdrv.SupportsReopen;
@@ -27,7 +28,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * per cluster ({@link #serialisationAlignment()}), so two writes never allocate the same cluster.
  */
 public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, SupportsDiscard,
-        SupportsBackingChange, SupportsResize, SupportsReopen, SupportsMakeEmpty {
+        SupportsBackingChange, SupportsResize, SupportsReopen, SupportsMakeEmpty, SupportsCompressedWrites {
 
     /** QEMU's default upper bound for the L2 cache. */
     static final long DEFAULT_L2_CACHE_MAX = 32L << 20;
@@ -41,6 +42,7 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
     final int clusterBits;
     final int clusterSize;
     private final Qcow2Writer writer;
+    private final CompressedWriter compressedWriter;
     private volatile boolean readOnly;
     private volatile long size;
     /** Set once the header has been made safe for writing (unknown autoclear bits cleared). Guarded by lock. */
@@ -65,6 +67,7 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
         this.refcounts = new Refcounts(header, host, (int) Math.min(1 << 16, Math.max(4, rcBytes / clusterSize)));
         this.map = new ClusterMap(header, host, refcounts, (int) Math.min(1 << 16, Math.max(2, l2Bytes / clusterSize)));
         this.writer = new Qcow2Writer(this);
+        this.compressedWriter = new CompressedWriter(this);
     }
 
     /** Opens the image under {@code node} (its file child is attached). */
@@ -286,6 +289,16 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
     @Override
     public void discard(long offset, long bytes) {
         writer.discard(offset, bytes);
+    }
+
+    @Override
+    public int compressedClusterSize() {
+        return clusterSize;
+    }
+
+    @Override
+    public void writeCompressed(long offset, ByteBuffer cluster) {
+        compressedWriter.write(offset, cluster);
     }
 
     @Override

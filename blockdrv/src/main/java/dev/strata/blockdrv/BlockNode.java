@@ -41,9 +41,23 @@ public final class BlockNode {
      * tracked, so it may read and copy the old data of the range (backup's copy-before-write)
      * without deadlocking against it; {@code afterWrite} runs once the request is done, whether it
      * succeeded or not (mirror's dirty bitmap). Both run on the writer's thread.
+     *
+     * <p>Between the two, after a successful write or write-zeroes and before the writer sees its
+     * request complete, {@code written} / {@code zeroed} run (outside the node's request
+     * tracking), so a notifier can finish work with the new data first: mirror's write-blocking
+     * mode copies it to the target there. They are not called for discards or failed requests.
+     * A notifier added while a request is under way may see {@code afterWrite} without the others.
      */
     public interface WriteNotifier {
         default void beforeWrite(BlockNode node, long offset, long bytes) {
+        }
+
+        /** A write succeeded; {@code data} is a read-only view of exactly the bytes written. */
+        default void written(BlockNode node, long offset, ByteBuffer data) {
+        }
+
+        /** A write-zeroes succeeded: the range now reads as zeros. */
+        default void zeroed(BlockNode node, long offset, long bytes, boolean mayUnmap) {
         }
 
         default void afterWrite(BlockNode node, long offset, long bytes) {
@@ -212,8 +226,17 @@ public final class BlockNode {
         int serial = padded ? Math.max(driver.serialisationAlignment(), driver.requestAlignment())
                 : driver.serialisationAlignment();
         beforeWrite(offset, len);
-        try (RequestTracker.Tracked t = tracker.begin(offset, len, true, padded, serial)) {
-            alignedWrite(offset, src);
+        // taken before the driver consumes src; no view (and no call) when nobody listens
+        ByteBuffer data = writeNotifiers.isEmpty() ? null : src.slice().asReadOnlyBuffer();
+        try {
+            try (RequestTracker.Tracked t = tracker.begin(offset, len, true, padded, serial)) {
+                alignedWrite(offset, src);
+            }
+            if (data != null) {
+                for (WriteNotifier n : writeNotifiers) {
+                    n.written(this, offset, data.duplicate());
+                }
+            }
         } finally {
             afterWrite(offset, len);
         }
@@ -227,11 +250,16 @@ public final class BlockNode {
         }
         beforeWrite(offset, bytes);
         // unmapping zero writes free clusters like a discard, so they serialise against reads too
-        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, mayUnmap, driver.serialisationAlignment())) {
-            if (driver instanceof SupportsWriteZeroes z && aligned(offset, bytes)) {
-                z.writeZeroes(offset, bytes, mayUnmap);
-            } else {
-                Buffers.writeZeroBuffers(this::alignedWrite, offset, bytes);
+        try {
+            try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, mayUnmap, driver.serialisationAlignment())) {
+                if (driver instanceof SupportsWriteZeroes z && aligned(offset, bytes)) {
+                    z.writeZeroes(offset, bytes, mayUnmap);
+                } else {
+                    Buffers.writeZeroBuffers(this::alignedWrite, offset, bytes);
+                }
+            }
+            for (WriteNotifier n : writeNotifiers) {
+                n.zeroed(this, offset, bytes, mayUnmap);
             }
         } finally {
             afterWrite(offset, bytes);

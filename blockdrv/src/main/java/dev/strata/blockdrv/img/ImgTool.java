@@ -76,7 +76,7 @@ public final class ImgTool {
                   create [-q] [-f fmt] [-b backing_file -F backing_fmt] [-u] [-o options] filename [size]
                   info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename
                   map [-f fmt] [--output=ofmt] [-U] filename
-                  convert [-q] [-p] [-n] [-U] [-f fmt] [-O output_fmt] [-o options] filename output_filename
+                  convert [-c] [-q] [-p] [-n] [-U] [-f fmt] [-O output_fmt] [-o options] filename output_filename
                   check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-U] filename
                   compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2
 

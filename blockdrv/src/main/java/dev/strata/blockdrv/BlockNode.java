@@ -298,11 +298,20 @@ public final class BlockNode {
             return;
         }
         beforeWrite(offset, len);
-        try (RequestTracker.Tracked t = tracker.begin(offset, len, true, false, cs)) {
-            for (int done = 0; done < len; done += cs) {
-                c.writeCompressed(offset + done, src.slice(src.position() + done, Math.min(cs, len - done)));
+        // to notifiers a compressed write is a write of these bytes (mirror's write-blocking mode)
+        ByteBuffer data = writeNotifiers.isEmpty() ? null : src.slice().asReadOnlyBuffer();
+        try {
+            try (RequestTracker.Tracked t = tracker.begin(offset, len, true, false, cs)) {
+                for (int done = 0; done < len; done += cs) {
+                    c.writeCompressed(offset + done, src.slice(src.position() + done, Math.min(cs, len - done)));
+                }
+                src.position(src.limit());
             }
-            src.position(src.limit());
+            if (data != null) {
+                for (WriteNotifier n : writeNotifiers) {
+                    n.written(this, offset, data.duplicate());
+                }
+            }
         } finally {
             afterWrite(offset, len);
         }

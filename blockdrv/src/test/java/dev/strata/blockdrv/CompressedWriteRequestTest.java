@@ -77,6 +77,11 @@ class CompressedWriteRequestTest {
         List<Long> notified = new ArrayList<>();
         n.addWriteNotifier(new BlockNode.WriteNotifier() {
             @Override
+            public void written(BlockNode node, long offset, ByteBuffer data) {
+                notified.add(-(long) data.remaining());
+            }
+
+            @Override
             public void afterWrite(BlockNode node, long offset, long bytes) {
                 notified.add(offset);
                 notified.add(bytes);
@@ -91,7 +96,7 @@ class CompressedWriteRequestTest {
         assertEquals(4096, d.calls.get(1)[0]);
         assertEquals(8192, d.calls.get(2)[0]);
         assertEquals(2048, d.calls.get(2)[1]);
-        assertEquals(List.of(0L, 10240L), notified);
+        assertEquals(List.of(-10240L, 0L, 10240L), notified);
     }
 
     @Test

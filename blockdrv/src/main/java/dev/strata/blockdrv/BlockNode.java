@@ -375,21 +375,27 @@ public final class BlockNode {
         long start = Math.floorDiv(offset, serial) * (long) serial;
         long end = Math.min(size(), Math.floorDiv(offset + bytes + serial - 1, serial) * (long) serial);
         long copied = 0;
+        // pieces of at most a pooled buffer (whole serialisation units), copied through a direct
+        // buffer: a heap buffer per extent cost an allocation and two hidden native copies
+        long chunk = Math.max(serial, Buffers.POOL_BUFFER_SIZE / serial * (long) serial);
         try (RequestTracker.Tracked t = tracker.begin(start, end - start, true, true, serial)) {
             long pos = start;
             while (pos < end) {
-                BlockStatus s = driver.blockStatus(pos, end - pos);
+                BlockStatus s = driver.blockStatus(pos, Math.min(end - pos, chunk));
                 if (!s.state().allocated()) {
-                    ByteBuffer buf = ByteBuffer.allocate((int) s.length());
-                    alignedRead(pos, buf);
-                    buf.flip();
-                    if (Buffers.isZero(buf) && driver instanceof SupportsWriteZeroes z && aligned(pos, s.length())) {
-                        // zeros still have to hide whatever a lower layer holds once the chain is cut
-                        z.writeZeroes(pos, s.length(), false);
-                    } else {
-                        alignedWrite(pos, buf);
+                    int len = (int) s.length();
+                    try (Buffers.Lease lease = Buffers.lease(len)) {
+                        ByteBuffer buf = lease.buffer();
+                        alignedRead(pos, buf);
+                        buf.flip();
+                        if (Buffers.isZero(buf) && driver instanceof SupportsWriteZeroes z && aligned(pos, len)) {
+                            // zeros still have to hide whatever a lower layer holds once the chain is cut
+                            z.writeZeroes(pos, len, false);
+                        } else {
+                            alignedWrite(pos, buf);
+                        }
                     }
-                    copied += s.length();
+                    copied += len;
                 }
                 pos = s.end();
             }

@@ -34,6 +34,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Usage: {@code strata bench qcow2-copy DIR} (or {@code java -cp blockdrv/target/classes
  * dev.strata.blockdrv.bench.Qcow2CopyBench DIR}); system properties {@code rounds} (5),
  * {@code sizeMiB} (256). Every round runs each contender once, after {@code sync}; medians count.
+ * Wall time and CPU time (all threads, user + system) are both shown: on a shared machine the
+ * CPU time is the steadier measure of the work each side does.
  * Strata copies twice per round: with heap buffers (what a caller with {@code ByteBuffer.allocate}
  * gets) and with direct buffers. The first Strata copies are checked with {@code qemu-img compare}
  * and {@code qemu-img check}. Single-threaded driver program.
@@ -61,46 +63,86 @@ public final class Qcow2CopyBench {
             strataCopy(top, dir.resolve("warm.qcow2"), false);
             strataCopy(top, dir.resolve("warm.qcow2"), true);
         }
-        long[] heap = new long[rounds];
-        long[] direct = new long[rounds];
-        long[] qemu = new long[rounds];
-        long[] plain = new long[rounds];
+        long[][] heap = new long[2][rounds];
+        long[][] direct = new long[2][rounds];
+        long[][] qemu = new long[2][rounds];
+        long[][] plain = new long[2][rounds];
         for (int r = 0; r < rounds; r++) {
             sync();
-            heap[r] = strataCopy(top, dir.resolve("strata-heap.qcow2"), false);
+            store(heap, r, strataCopy(top, dir.resolve("strata-heap.qcow2"), false));
             sync();
-            direct[r] = strataCopy(top, dir.resolve("strata-direct.qcow2"), true);
+            store(direct, r, strataCopy(top, dir.resolve("strata-direct.qcow2"), true));
             sync();
-            qemu[r] = qemuConvert(top, dir.resolve("qemu.qcow2"));
+            store(qemu, r, qemuConvert(top, dir.resolve("qemu.qcow2")));
             sync();
-            plain[r] = plainCopy(dir.resolve("L0.qcow2"), dir.resolve("plain.bin"), bytes);
-            System.out.printf(Locale.ROOT, "round %d: strata heap %.3f s, strata direct %.3f s, qemu-img convert %.3f s, plain copy %.3f s%n",
-                    r + 1, heap[r] / 1e9, direct[r] / 1e9, qemu[r] / 1e9, plain[r] / 1e9);
+            store(plain, r, plainCopy(dir.resolve("L0.qcow2"), dir.resolve("plain.bin"), bytes));
+            System.out.printf(Locale.ROOT, "round %d (wall/cpu s): strata heap %.3f/%.2f, strata direct %.3f/%.2f,"
+                    + " qemu-img convert %.3f/%.2f, plain copy %.3f/%.2f; load %s%n", r + 1,
+                    heap[0][r] / 1e9, heap[1][r] / 1e9, direct[0][r] / 1e9, direct[1][r] / 1e9,
+                    qemu[0][r] / 1e9, qemu[1][r] / 1e9, plain[0][r] / 1e9, plain[1][r] / 1e9, loadAverage());
             if (r == 0) {
                 verify(top, dir.resolve("strata-heap.qcow2"));
                 verify(top, dir.resolve("strata-direct.qcow2"));
             }
         }
-        long h = median(heap);
-        long d = median(direct);
-        long q = median(qemu);
-        long p = median(plain);
-        System.out.printf(Locale.ROOT, "medians of %d rounds (%d MiB copied):%n", rounds, bytes / MIB);
-        System.out.printf(Locale.ROOT, "  strata, heap buffers   : %.3f s  %7.1f MiB/s  %.2fx qemu-img%n", h / 1e9, rate(bytes, h), q / (double) h);
-        System.out.printf(Locale.ROOT, "  strata, direct buffers : %.3f s  %7.1f MiB/s  %.2fx qemu-img%n", d / 1e9, rate(bytes, d), q / (double) d);
-        System.out.printf(Locale.ROOT, "  qemu-img convert       : %.3f s  %7.1f MiB/s%n", q / 1e9, rate(bytes, q));
-        System.out.printf(Locale.ROOT, "  plain file copy        : %.3f s  %7.1f MiB/s%n", p / 1e9, rate(bytes, p));
+        System.out.printf(Locale.ROOT, "medians of %d rounds (%d MiB copied); wall time, CPU time (all threads, user+system),"
+                + " ratio = qemu-img's / Strata's (> 1: Strata faster)%n", rounds, bytes / MIB);
+        long qw = median(qemu[0]);
+        long qc = median(qemu[1]);
+        report("strata, heap buffers  ", heap, bytes, qw, qc);
+        report("strata, direct buffers", direct, bytes, qw, qc);
+        report("qemu-img convert      ", qemu, bytes, qw, qc);
+        report("plain file copy       ", plain, bytes, qw, qc);
     }
 
-    /** The pieces (offset, length) of at most 1 MiB holding data anywhere in the chain. */
-    private static List<long[]> pieces(BlockNode top) {
+    private static void report(String name, long[][] runs, long bytes, long qemuWall, long qemuCpu) {
+        long w = median(runs[0]);
+        long c = median(runs[1]);
+        System.out.printf(Locale.ROOT, "  %s: wall %.3f s %7.1f MiB/s (%.2fx qemu-img)   cpu %.3f s (%.2fx qemu-img)%n",
+                name, w / 1e9, rate(bytes, w), qemuWall / (double) w, c / 1e9, qemuCpu / (double) Math.max(1, c));
+    }
+
+    private static void store(long[][] into, int round, long[] wallCpu) {
+        into[0][round] = wallCpu[0];
+        into[1][round] = wallCpu[1];
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    /** CPU time of this process so far (every thread, user + system), in ns. */
+    private static long cpuNow() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    /**
+     * The pieces (offset, length) holding data anywhere in the chain, neighbours merged up to
+     * 1 MiB as the block jobs merge them (extents of different layers alternate every cluster
+     * here, so unmerged pieces would measure per-request overhead, not copying).
+     */
+    public static List<long[]> pieces(BlockNode top) {
         List<long[]> out = new ArrayList<>();
         long pos = 0;
         long size = top.size();
         while (pos < size) {
             Chains.Allocation a = Chains.isAllocatedAbove(top, null, pos, Math.min(PIECE, size - pos));
             if (a.allocated()) {
-                out.add(new long[] {pos, a.bytes()});
+                long[] last = out.isEmpty() ? null : out.get(out.size() - 1);
+                long take = a.bytes();
+                if (last != null && last[0] + last[1] == pos && last[1] < PIECE) {
+                    long add = Math.min(take, PIECE - last[1]);
+                    last[1] += add;
+                    take -= add;
+                }
+                if (take > 0) {
+                    out.add(new long[] {pos + a.bytes() - take, take});
+                }
             }
             pos += a.bytes();
         }
@@ -122,7 +164,7 @@ public final class Qcow2CopyBench {
      * data, the copies and writing the target's metadata caches (not an fsync: qemu-img convert's
      * default cache mode does not sync either).
      */
-    static long strataCopy(Path top, Path target, boolean directBuffers) throws Exception {
+    static long[] strataCopy(Path top, Path target, boolean directBuffers) throws Exception {
         Files.deleteIfExists(target);
         BlockGraph g = new BlockGraph();
         ExecutorService pool = Executors.newFixedThreadPool(DEPTH);
@@ -132,6 +174,7 @@ public final class Qcow2CopyBench {
             BlockNode dst = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", target.toString()));
             ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(
                     () -> directBuffers ? ByteBuffer.allocateDirect(PIECE) : ByteBuffer.allocate(PIECE));
+            long cpu = cpuNow();
             long start = System.nanoTime();
             List<Future<?>> done = new ArrayList<>();
             for (long[] piece : pieces(src)) {
@@ -145,7 +188,7 @@ public final class Qcow2CopyBench {
                 f.get();
             }
             dst.driver().flush();
-            return System.nanoTime() - start;
+            return new long[] {System.nanoTime() - start, cpuNow() - cpu};
         } finally {
             pool.shutdown();
             pool.awaitTermination(1, TimeUnit.MINUTES);
@@ -153,14 +196,19 @@ public final class Qcow2CopyBench {
         }
     }
 
-    private static long qemuConvert(Path top, Path target) throws IOException, InterruptedException {
+    /** qemu-img's wall time from here, its CPU time as /usr/bin/time reports it (10 ms resolution). */
+    private static long[] qemuConvert(Path top, Path target) throws IOException, InterruptedException {
         Files.deleteIfExists(target);
         long start = System.nanoTime();
-        run("qemu-img", "convert", "-O", "qcow2", "-o", "cluster_size=65536", top.toString(), target.toString());
-        return System.nanoTime() - start;
+        String out = run("/usr/bin/time", "-f", "cpu %U %S", "qemu-img", "convert", "-O", "qcow2", "-o", "cluster_size=65536",
+                top.toString(), target.toString());
+        long wall = System.nanoTime() - start;
+        String[] f = out.substring(out.lastIndexOf("cpu ")).trim().split(" ");
+        return new long[] {wall, (long) ((Double.parseDouble(f[1]) + Double.parseDouble(f[2])) * 1e9)};
     }
 
-    private static long plainCopy(Path src, Path dst, long bytes) throws IOException {
+    private static long[] plainCopy(Path src, Path dst, long bytes) throws IOException {
+        long cpu = cpuNow();
         long start = System.nanoTime();
         try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
              FileChannel out = FileChannel.open(dst, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -179,7 +227,7 @@ public final class Qcow2CopyBench {
                 }
             }
         }
-        return System.nanoTime() - start;
+        return new long[] {System.nanoTime() - start, cpuNow() - cpu};
     }
 
     /** The copy must read like the chain and be a clean image. */

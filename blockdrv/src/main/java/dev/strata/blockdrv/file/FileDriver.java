@@ -12,6 +12,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The {@code file} protocol: positional reads and writes on a host file, flush = fdatasync.
@@ -24,6 +25,13 @@ import java.nio.file.StandardOpenOption;
  * from the handle on every request because a read-write upgrade replaces it.
  */
 public final class FileDriver implements BlockDriver, SupportsWriteZeroes, SupportsResize, SupportsReopen {
+
+    /**
+     * Writes of at least this many bytes queue on the file's large-write lock (see
+     * {@link HostFileTable.Handle#largeWrites()}); 4 KiB guest writes stay lock-free, their time
+     * in the kernel is too short for spinning to matter.
+     */
+    static final int LARGE_WRITE = 64 << 10;
 
     private final String filename;
     private final HostFileTable.Handle handle;
@@ -53,7 +61,7 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
     @Override
     public long size() {
         try {
-            return handle.channel().size();
+            return handle.fileSize().get();
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
         }
@@ -90,13 +98,23 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
             throw new BlockException(BlockException.Kind.PERMISSION, "Block node is read-only");
         }
         FileChannel ch = handle.channel();
+        int len = src.remaining();
+        ReentrantLock gate = len >= LARGE_WRITE ? handle.largeWrites() : null;
+        if (gate != null) {
+            gate.lock();
+        }
         try {
             long pos = offset;
             while (src.hasRemaining()) {
                 pos += ch.write(src, pos);
             }
+            handle.fileSize().grew(pos);
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
+        } finally {
+            if (gate != null) {
+                gate.unlock();
+            }
         }
     }
 
@@ -132,6 +150,7 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
             } else if (newSize > cur) {
                 ch.write(ByteBuffer.allocate(1), newSize - 1);
             }
+            handle.fileSize().refresh();
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
         }

@@ -19,6 +19,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class HostFile {
 
+    /** Reads into direct buffers of at least this size skip the mapping; see {@link #readData}. */
+    static final int PREAD_DIRECT = 64 << 10;
+
     private final BlockNode file;
     /** Memory-mapped guest data reads, or null (not a plain file, or mapping disabled). */
     private final MappedReads mapped;
@@ -36,7 +39,11 @@ final class HostFile {
      */
     void readData(long offset, ByteBuffer dst) {
         MappedReads m = mapped;
-        if (m != null && offset >= 0 && m.read(offset, dst, this::length)) {
+        // a large read into a direct buffer is one kernel copy with pread, and the mapping would
+        // add a page fault per page not yet mapped (every page of a freshly written file); heap
+        // buffers keep the mapping, pread into them costs a second copy through a native buffer
+        boolean preferPread = dst.isDirect() && dst.remaining() >= PREAD_DIRECT;
+        if (m != null && offset >= 0 && !preferPread && m.read(offset, dst, this::length)) {
             return;
         }
         read(offset, dst);

@@ -89,12 +89,16 @@ final class Qcow2Writer {
                 if (pos == runStart && pos + n == runEnd) {
                     d.host.write(hostStart, data);
                 } else {
-                    ByteBuffer buf = ByteBuffer.allocate((int) (runEnd - runStart));
-                    copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
-                    buf.put((int) (pos - runStart), data, 0, n);
-                    int tail = (int) (pos + n - runStart);
-                    copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
-                    d.host.write(hostStart, buf);
+                    // a pooled direct buffer: no allocation per partial write, and no hidden
+                    // copy through a native buffer when it is written
+                    try (Buffers.Lease lease = Buffers.lease((int) (runEnd - runStart))) {
+                        ByteBuffer buf = lease.buffer();
+                        copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
+                        buf.put((int) (pos - runStart), data, 0, n);
+                        int tail = (int) (pos + n - runStart);
+                        copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
+                        d.host.write(hostStart, buf);
+                    }
                 }
             } catch (RuntimeException ex) {
                 abortAllocation(hostStart, clusters, ex);

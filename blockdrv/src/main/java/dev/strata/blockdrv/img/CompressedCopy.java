@@ -1,5 +1,6 @@
 package dev.strata.blockdrv.img;
 
+import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Buffers;
 import dev.strata.blockdrv.Chains;
@@ -47,13 +48,26 @@ final class CompressedCopy {
             for (int at = 0; at < len; at += cs) {
                 ByteBuffer cluster = buf.slice(at, Math.min(cs, len - at));
                 if (!Buffers.isZero(cluster.duplicate())) {
-                    dst.writeCompressed(pos + at, cluster);
+                    writeCompressed(dst, pos + at, cluster);
                 } else if (overwrite) {
                     dst.writeZeroes(pos + at, cluster.remaining(), false);
                 }
             }
             pos += len;
             report(progress, pos, size, lastPercent);
+        }
+    }
+
+    /**
+     * One compressed cluster; a failure is reported as qemu-img reports it
+     * ({@code error while writing at byte 0: Input/output error}, e.g. for a cluster of a
+     * {@code -n} target that already holds data).
+     */
+    private static void writeCompressed(BlockNode dst, long offset, ByteBuffer cluster) {
+        try {
+            dst.writeCompressed(offset, cluster);
+        } catch (BlockException e) {
+            throw new BlockException(e.kind(), "error while writing at byte " + offset + ": " + e.kind().strerror(), e);
         }
     }
 

@@ -131,5 +131,10 @@ class ConvertCompressedTest {
         assertEquals(0, o.exit(), o.stderr());
         assertEquals(0, Qemu.check(out).exit());
         img("compare", src, out);
+        // a second pass meets clusters holding data: refused as qemu-img refuses it
+        o = strata("convert", "-c", "-n", "-O", "qcow2", src, out);
+        assertEquals(1, o.exit());
+        assertEquals("strata img: error while writing at byte 0: Input/output error\n", o.stderr());
+        assertEquals(0, Qemu.check(out).exit());
     }
 }

@@ -159,12 +159,15 @@ class Qcow2CompressedWriteTest {
     void refusesAllocatedClustersAndZstdLikeQemu() {
         Path image = dir.resolve("a.qcow2");
         img("create", "-q", "-f", "qcow2", image, "1M");
-        io(image, "write -P 1 0 64k", "write -z 64k 64k", "write -c -P 2 128k 64k");
+        // cluster 0 normal, 1 zero-plain, 2 compressed, 3 zero-alloc (zero flag on a kept host cluster)
+        io(image, "write -P 1 0 64k", "write -z 64k 64k", "write -c -P 2 128k 64k", "write -P 3 192k 64k", "write -z 192k 64k");
         byte[] text = compressible(new Random(1), 65536);
         withNode(image, n -> {
             BlockException e = assertThrows(BlockException.class, () -> n.writeCompressed(0, ByteBuffer.wrap(text)));
             assertEquals(BlockException.Kind.IO, e.kind());
             e = assertThrows(BlockException.class, () -> n.writeCompressed(131072, ByteBuffer.wrap(text)));
+            assertEquals(BlockException.Kind.IO, e.kind());
+            e = assertThrows(BlockException.class, () -> n.writeCompressed(196608, ByteBuffer.wrap(text)));
             assertEquals(BlockException.Kind.IO, e.kind());
             n.writeCompressed(65536, ByteBuffer.wrap(text)); // a zero-plain cluster has no host offset: allowed
         });

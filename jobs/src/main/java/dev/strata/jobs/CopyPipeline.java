@@ -14,6 +14,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * callback; failed chunks are queued with their range so the job can apply its error policy and
  * retry them after a {@code stop}.
  *
+ * <p>Fairness to the guest, for every job: while the guest is doing I/O (see {@link GuestYield})
+ * the pipeline runs one copy at a time and rests between copies, so the guest keeps most of the
+ * CPU; with an idle guest it runs at full depth. A job's {@code speed} limit applies on top.
+ *
  * <p>Used by one job thread (submit, await, failures); copies finish on their own threads. State
  * is guarded by {@code lock}.
  */
@@ -58,15 +62,36 @@ public final class CopyPipeline {
     private final int depth;
     private final Copy copy;
     private final java.util.function.LongConsumer onDone;
+    private final GuestYield yield;
     private int inFlight;
+    private int maxInFlight;
+    /** No copy starts before this (System.nanoTime), the rest a busy guest is owed. */
+    private long notBefore;
+    private boolean restOwed;
+    private long restNanos;
+    private long busyCopies;
 
+    /** A pipeline that yields to the guest of the whole process (every drive's requests). */
     public CopyPipeline(int depth, Copy copy, java.util.function.LongConsumer onDone) {
+        this(depth, copy, onDone, dev.strata.blockdrv.BlockBackend::requestsStartedAll);
+    }
+
+    /**
+     * @param guestActivity a counter that grows with every guest request (read without locking);
+     *                      a job may narrow it to its own drive's {@code BlockBackend.requestsStarted}
+     */
+    public CopyPipeline(int depth, Copy copy, java.util.function.LongConsumer onDone, java.util.function.LongSupplier guestActivity) {
+        this(depth, copy, onDone, new GuestYield(guestActivity, GuestYield.BUSY_DEPTH, GuestYield.BUSY_DUTY));
+    }
+
+    CopyPipeline(int depth, Copy copy, java.util.function.LongConsumer onDone, GuestYield yield) {
         if (depth < 1) {
             throw new IllegalArgumentException("depth must be >= 1");
         }
         this.depth = depth;
         this.copy = copy;
         this.onDone = onDone;
+        this.yield = yield;
     }
 
     /**
@@ -74,27 +99,54 @@ public final class CopyPipeline {
      * to {@code to}, and say which side failed so the job's read and write error policies apply.
      */
     public static void copyRange(dev.strata.blockdrv.BlockNode from, dev.strata.blockdrv.BlockNode to, long offset, int bytes) {
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(bytes);
-        try {
-            from.read(offset, buf);
-        } catch (BlockException e) {
-            throw new SideFailure(e, IoOperation.READ);
-        }
-        buf.flip();
-        try {
-            to.write(offset, buf);
-        } catch (BlockException e) {
-            throw new SideFailure(e, IoOperation.WRITE);
+        long pos = offset;
+        long end = offset + bytes;
+        while (pos < end) {
+            int n = (int) Math.min(end - pos, CopyBuffers.SIZE);
+            java.nio.ByteBuffer buf = CopyBuffers.take(n);
+            try {
+                try {
+                    from.read(pos, buf);
+                } catch (BlockException e) {
+                    throw new SideFailure(e, IoOperation.READ);
+                }
+                buf.flip();
+                try {
+                    to.write(pos, buf);
+                } catch (BlockException e) {
+                    throw new SideFailure(e, IoOperation.WRITE);
+                }
+            } finally {
+                CopyBuffers.release(buf);
+            }
+            pos += n;
         }
     }
 
-    /** Starts a copy of the chunk once fewer than {@code depth} are in flight. */
+    /**
+     * Starts a copy of the chunk once fewer copies than allowed are in flight: {@code depth} with
+     * an idle guest, fewer (and not before the rest after the last copy) while the guest is busy.
+     */
     public void submit(long offset, int bytes) {
         lock.lock();
         try {
-            while (inFlight >= depth) {
-                done.awaitUninterruptibly();
+            while (true) {
+                long now = System.nanoTime();
+                boolean busy = yield.guestBusy(now);
+                if (!busy || now - notBefore >= 0) {
+                    restOwed = false;   // rested enough, or the guest went quiet: the rest lapses
+                }
+                if (inFlight < yield.depth(depth, busy) && !restOwed) {
+                    break;
+                }
+                long wait = restOwed ? notBefore - now : GuestYield.WINDOW_NANOS;
+                // wake at least once a window to notice that a busy guest went quiet
+                done.awaitNanos(Math.min(wait, GuestYield.WINDOW_NANOS));
             }
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             inFlight++;
         } finally {
             lock.unlock();
@@ -107,6 +159,7 @@ public final class CopyPipeline {
 
     private void runOne(long offset, int bytes) {
         Failure failure = null;
+        long started = System.nanoTime();
         try {
             copy.copy(offset, bytes);
         } catch (SideFailure e) {
@@ -124,6 +177,15 @@ public final class CopyPipeline {
         try {
             if (failure != null) {
                 failures.add(failure);
+            }
+            long now = System.nanoTime();
+            boolean busy = yield.guestBusy(now);
+            long rest = yield.restAfter(now - started, busy);
+            if (rest > 0) {
+                notBefore = now + rest;
+                restOwed = true;
+                restNanos += rest;
+                busyCopies++;
             }
             inFlight--;
             done.signalAll();
@@ -161,6 +223,20 @@ public final class CopyPipeline {
         lock.lock();
         try {
             return !failures.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** What the fairness rule did so far (tests, benchmarks). */
+    public record Yielding(int maxInFlight, long busyCopies, long restNanos) {
+    }
+
+    /** The most copies ever in flight at once, copies that ended while the guest was busy, and the rests they caused. */
+    public Yielding yielding() {
+        lock.lock();
+        try {
+            return new Yielding(maxInFlight, busyCopies, restNanos);
         } finally {
             lock.unlock();
         }

@@ -10,13 +10,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A guest-like load for the benchmark: {@code depth} virtual threads doing 4 KiB random I/O
- * (70 % reads) through a drive, recording every latency. Not a verifier (the tests do that);
- * it measures IOPS and p99 latency. Started and stopped by one thread.
+ * through a drive ({@code readPercent} % reads, 70 by default), recording every latency. With a
+ * rate ({@code iops} &gt; 0) each thread issues its share of requests on a fixed schedule, the way
+ * a guest with a steady workload does; a request that comes back late is followed at once by the
+ * next one due, so a slow drive shows as fewer IOPS, not as a hidden backlog. Not a verifier (the
+ * tests do that); it measures IOPS and p99 latency. Started and stopped by one thread.
  */
 final class GuestLoad {
 
     private final BlockBackend drive;
     private final int depth;
+    private final long iops;
+    private final int readPercent;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final List<Thread> threads = new ArrayList<>();
     private final List<long[]> perThread = new ArrayList<>();
@@ -25,8 +30,15 @@ final class GuestLoad {
     private long endNs;
 
     GuestLoad(BlockBackend drive, int depth) {
+        this(drive, depth, 0, 70);
+    }
+
+    /** @param iops requests per second over all threads, 0 for as fast as the drive goes */
+    GuestLoad(BlockBackend drive, int depth, long iops, int readPercent) {
         this.drive = drive;
         this.depth = depth;
+        this.iops = iops;
+        this.readPercent = readPercent;
         this.counts = new int[depth];
     }
 
@@ -45,12 +57,23 @@ final class GuestLoad {
         Random rnd = new Random(me);
         ByteBuffer buf = ByteBuffer.allocate(4096);
         long blocks = drive.size() / 4096;
+        long interval = iops > 0 ? 1_000_000_000L * depth / iops : 0;
+        // threads start spread over one interval, so the drive sees a steady stream, not bursts
+        long due = System.nanoTime() + interval * me / depth;
         int n = 0;
         while (!stop.get() && n < lat.length) {
+            if (interval > 0) {
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                    continue;   // re-check stop and the clock (parks may end early)
+                }
+                due = Math.max(due + interval, System.nanoTime() - interval);
+            }
             long off = rnd.nextLong(blocks) * 4096;
             buf.clear();
             long t0 = System.nanoTime();
-            if (rnd.nextInt(10) < 7) {
+            if (rnd.nextInt(100) < readPercent) {
                 drive.read(off, buf);
             } else {
                 drive.write(off, buf);

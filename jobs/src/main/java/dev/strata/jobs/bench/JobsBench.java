@@ -16,7 +16,10 @@ import java.util.List;
  * against QEMU 7.2 for: intermediate {@code block-commit} (the middle layer into the base),
  * active {@code block-commit} (to READY, then complete), {@code drive-mirror sync=full} to a new
  * qcow2 (to READY, then complete) and {@code drive-backup sync=full} to a new qcow2. Medians of
- * {@code reps} runs; then guest 4 KiB random I/O (8 deep) idle and during each Strata job.
+ * {@code reps} runs; then guest 4 KiB random I/O (8 deep) idle and during each Strata job; then
+ * mirror and active commit under a guest writing {@code -DguestIops} (default 5,000) 4 KiB
+ * requests per second: do they reach READY and complete. {@code -Dparts=speed,guest,converge}
+ * picks a subset.
  *
  * <p>Usage: {@code JobsBench [workdir] [sizeMiB]} (default {@code target/jobs-bench}, 256 MiB so
  * the whole program takes a few minutes; 1024 for the issue's 1 GiB chain); {@code -Dreps=N}
@@ -43,8 +46,10 @@ public final class JobsBench {
                 StrataJobRunner.time(kind, freshChain(warmDir, "w"), null);
             }
         }
+        // -Dparts=speed,guest,converge (default all three) runs a subset
+        String parts = System.getProperty("parts", "speed,guest,converge");
         String summary = "";
-        for (JobKind kind : JobKind.values()) {
+        for (JobKind kind : parts.contains("speed") ? JobKind.values() : new JobKind[0]) {
             long bytes = dataBytes(dir, kind);
             long[] qemu = new long[reps];
             long[] strata = new long[reps];
@@ -63,20 +68,45 @@ public final class JobsBench {
                     kind.label(), bytes >> 20, sNs / 1e9, StreamBench.rate(bytes, sNs), qNs / 1e9, StreamBench.rate(bytes, qNs),
                     ratio, ratio >= 2.0 ? "met" : "NOT met");
         }
-        System.out.println("medians of " + reps + " runs (MiB = data the job copies):");
-        System.out.print(summary);
-        guestLoad(dir);
+        if (parts.contains("speed")) {
+            System.out.println("medians of " + reps + " runs (MiB = data the job copies):");
+            System.out.print(summary);
+        }
+        if (parts.contains("guest")) {
+            guestLoad(dir);
+        }
+        if (parts.contains("converge")) {
+            convergence(dir);
+        }
     }
 
-    /** Guest 4 KiB random I/O (8 deep, 70 % reads): 2 s idle, then during each Strata job, unlimited speed. */
+    /** Issue 7's convergence case: mirror and active commit under a guest writing 5,000 IOPS of 4 KiB. */
+    private static void convergence(Path dir) throws Exception {
+        long iops = Long.getLong("guestIops", 5000);
+        double[] idle = StrataJobRunner.idleLoad(freshChain(dir, "load"), iops, 0);
+        System.out.printf("guest 4 KiB random writes at %d IOPS (8 deep): idle drive %.0f IOPS, p99 %.0f us%n", iops, idle[0], idle[1]);
+        for (JobKind kind : new JobKind[] {JobKind.MIRROR_FULL, JobKind.COMMIT_ACTIVE}) {
+            StrataJobRunner.Outcome o = StrataJobRunner.run(kind, freshChain(dir, "load"), iops, 0);
+            System.out.printf("  during %-20s %8.0f IOPS (%3.0f%% of idle), p99 %6.0f us; %s%n", kind.label(), o.guestIops(),
+                    100 * o.guestIops() / idle[0], o.guestP99Us(), o.readyNs() < 0 ? "did NOT reach READY within 60 s (cancelled)"
+                            : String.format("READY after %.3f s, completed after %.3f s", o.readyNs() / 1e9, o.totalNs() / 1e9));
+        }
+    }
+
+    /**
+     * Guest 4 KiB random I/O (8 deep, 70 % reads, unthrottled): for each job, 2 s on the idle drive
+     * right before it (the machine's load changes by the minute, so each job gets its own
+     * reference), then during the Strata job at unlimited speed.
+     */
     private static void guestLoad(Path dir) throws Exception {
-        double[] idle = StrataJobRunner.idleLoad(freshChain(dir, "load"));
-        System.out.printf("guest 4 KiB random I/O (8 deep, 70%% reads): idle %.0f IOPS, p99 %.0f us%n", idle[0], idle[1]);
+        System.out.println("guest 4 KiB random I/O (8 deep, 70% reads, unthrottled), idle right before each job, then during it:");
         for (JobKind kind : JobKind.values()) {
+            double[] idle = StrataJobRunner.idleLoad(freshChain(dir, "load"));
             double[] during = new double[2];
             long ns = StrataJobRunner.time(kind, freshChain(dir, "load"), during);
-            System.out.printf("  during %-20s %8.0f IOPS (%3.0f%% of idle), p99 %6.0f us; %s%n", kind.label(), during[0],
-                    100 * during[0] / idle[0], during[1], ns < 0 ? "the job did NOT reach READY within 60 s (cancelled)"
+            System.out.printf("  %-20s idle %8.0f IOPS p99 %5.0f us; during %8.0f IOPS (%3.0f%% of idle), p99 %6.0f us; %s%n",
+                    kind.label(), idle[0], idle[1], during[0], 100 * during[0] / idle[0], during[1],
+                    ns < 0 ? "the job did NOT reach READY within 60 s (cancelled)"
                             : String.format("the job took %.3f s under that load", ns / 1e9));
         }
     }

@@ -102,9 +102,11 @@ public final class CopyPipeline {
         long pos = offset;
         long end = offset + bytes;
         while (pos < end) {
-            int n = (int) Math.min(end - pos, CopyBuffers.SIZE);
-            java.nio.ByteBuffer buf = CopyBuffers.take(n);
-            try {
+            int n = (int) Math.min(end - pos, dev.strata.blockdrv.Buffers.POOL_BUFFER_SIZE);
+            // a pooled direct buffer: no allocation and zero fill per chunk, and the file channel
+            // reads and writes it without a copy through a temporary native buffer
+            try (dev.strata.blockdrv.Buffers.Lease lease = dev.strata.blockdrv.Buffers.lease(n)) {
+                java.nio.ByteBuffer buf = lease.buffer();
                 try {
                     from.read(pos, buf);
                 } catch (BlockException e) {
@@ -116,8 +118,6 @@ public final class CopyPipeline {
                 } catch (BlockException e) {
                     throw new SideFailure(e, IoOperation.WRITE);
                 }
-            } finally {
-                CopyBuffers.release(buf);
             }
             pos += n;
         }

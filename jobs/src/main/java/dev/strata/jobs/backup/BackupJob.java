@@ -2,6 +2,7 @@ package dev.strata.jobs.backup;
 
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.jobs.ChainExtent;
 import dev.strata.jobs.CopyPipeline;
 import dev.strata.jobs.ErrorAction;
 import dev.strata.jobs.IoOperation;
@@ -25,12 +26,22 @@ import java.util.concurrent.locks.ReentrantLock;
  * may change it. Each cluster is copied once: a claim (guarded by {@code lock}) makes the job and
  * guest writers wait for each other per cluster, never copy twice.
  *
+ * <p>The job copies runs of neighbouring clusters of its set, up to {@link #MAX_RUN} at once (one
+ * read and one write instead of sixteen of each); a copier claims the clusters of its run that
+ * are still to copy and copies each claimed stretch whole. Within a stretch, ranges the whole
+ * source chain reads as zeros are not read at all: skipped when the target reads zeros there
+ * anyway (a new image without backing), written as zeros otherwise (QEMU's block-copy does the
+ * same). Claimed clusters cannot change on the source (a guest write waits for the claim in the
+ * write notifier), so what the chain says about them at copy time is what it said at the start.
+ *
  * <p>Threads: body on the job thread, copies on virtual threads, the notifier on guest threads.
  */
 public final class BackupJob extends Job {
 
     private static final int CLUSTER = 64 << 10;
-    private static final int DEPTH = 8;
+    /** Largest run one copy moves. */
+    static final int MAX_RUN = Integer.getInteger("strata.backup.run", 1 << 20);
+    private static final int DEPTH = Integer.getInteger("strata.backup.depth", 8);
 
     private final BlockNode source;
     private final BlockNode target;
@@ -133,7 +144,7 @@ public final class BackupJob extends Job {
         if (target.size() < source.size()) {
             throw BlockException.invalid("Source and target image have different sizes");
         }
-        pipeline = new CopyPipeline(DEPTH, this::copyCluster, b -> { });
+        pipeline = new CopyPipeline(DEPTH, this::copyRun, b -> { });
         Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
         int cluster = 0;
         int clusters = (int) ((source.size() + CLUSTER - 1) / CLUSTER);
@@ -185,9 +196,12 @@ public final class BackupJob extends Job {
                 cluster = clusters;
                 continue;
             }
-            cluster = next + 1;
-            pipeline.submit((long) next * CLUSTER, (int) Math.min(CLUSTER, source.size() - (long) next * CLUSTER));
-            rateLimit(CLUSTER);
+            int end = runEnd(next, Math.min(clusters, next + Math.max(1, chunkFor(CLUSTER, MAX_RUN) / CLUSTER)));
+            cluster = end;
+            long off = (long) next * CLUSTER;
+            int bytes = (int) (Math.min(source.size(), (long) end * CLUSTER) - off);
+            pipeline.submit(off, bytes);
+            rateLimit(bytes);
         }
         pipeline.awaitIdle();
     }
@@ -201,24 +215,67 @@ public final class BackupJob extends Job {
         }
     }
 
-    /** Copies one cluster if it still needs copying (the job's copy); failures are the pipeline's. */
-    private void copyCluster(long offset, int bytes) {
-        int c = (int) (offset / CLUSTER);
-        if (!claim(c)) {
-            return;
-        }
-        boolean ok = false;
+    /** End (exclusive) of the run of clusters still to copy that starts at {@code from}, at most {@code limit}. */
+    private int runEnd(int from, int limit) {
+        lock.lock();
         try {
-            copyOut(offset, bytes);
-            ok = true;
+            return Math.min(limit, toCopy.nextClearBit(from));
         } finally {
-            release(c, ok);
+            lock.unlock();
         }
-        addProgress(bytes);
     }
 
+    /**
+     * The job's copy of a run: claims and copies, stretch by stretch, the clusters of the run that
+     * still need copying (guest writes may have taken some meanwhile); failures are the pipeline's.
+     */
+    private void copyRun(long offset, int bytes) {
+        int c = (int) (offset / CLUSTER);
+        int end = (int) ((offset + bytes + CLUSTER - 1) / CLUSTER);
+        while (c < end) {
+            int stop = claimStretch(c, end);
+            if (stop == c) {
+                c++;
+                continue;
+            }
+            long off = (long) c * CLUSTER;
+            int n = (int) (Math.min(source.size(), (long) stop * CLUSTER) - off);
+            boolean ok = false;
+            try {
+                copyOut(off, n);
+                ok = true;
+            } finally {
+                release(c, stop, ok);
+            }
+            addProgress(n);
+            c = stop;
+        }
+    }
+
+    /** Copies {@code [offset, offset+bytes)} of claimed clusters: data as data, zeros cheaply or not at all. */
     private void copyOut(long offset, int bytes) {
-        CopyPipeline.copyRange(source, target, offset, bytes);
+        long pos = offset;
+        long end = offset + bytes;
+        while (pos < end) {
+            ChainExtent e;
+            try {
+                e = ChainExtent.at(source, pos, end - pos);
+            } catch (BlockException ex) {
+                throw new CopyPipeline.SideFailure(ex, IoOperation.READ);
+            }
+            if (!e.zero()) {
+                CopyPipeline.copyRange(source, target, pos, (int) e.length());
+            } else {
+                try {
+                    if (!ChainExtent.readsZeros(target, pos, e.length())) {
+                        target.writeZeroes(pos, e.length(), false);
+                    }
+                } catch (BlockException ex) {
+                    throw new CopyPipeline.SideFailure(ex, IoOperation.WRITE);
+                }
+            }
+            pos += e.length();
+        }
     }
 
     /** Guest thread, before its write: the old data of every touched cluster goes to the target first. */
@@ -242,7 +299,7 @@ public final class BackupJob extends Job {
                 // QEMU fails the job when copy-before-write fails; the guest write itself goes on
                 cbwFailure = (BlockException) e.getCause();
             } finally {
-                release(c, ok);
+                release(c, c + 1, ok);
             }
         }
     }
@@ -264,12 +321,38 @@ public final class BackupJob extends Job {
         }
     }
 
-    private void release(int c, boolean copied) {
+    /**
+     * Claims cluster {@code c} (waiting while someone copies it) and the clusters after it, below
+     * {@code end}, that still need copying and nobody copies now; returns the end of the claimed
+     * stretch, or {@code c} when {@code c} itself needs no copy. Waits only with nothing claimed,
+     * so claimers never wait for each other in a cycle.
+     */
+    private int claimStretch(int c, int end) {
         lock.lock();
         try {
-            copying.clear(c);
+            while (copying.get(c)) {
+                settled.awaitUninterruptibly();
+            }
+            if (!toCopy.get(c)) {
+                return c;
+            }
+            int stop = c + 1;
+            while (stop < end && toCopy.get(stop) && !copying.get(stop)) {
+                stop++;
+            }
+            copying.set(c, stop);
+            return stop;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void release(int from, int to, boolean copied) {
+        lock.lock();
+        try {
+            copying.clear(from, to);
             if (copied) {
-                toCopy.clear(c);
+                toCopy.clear(from, to);
             }
             settled.signalAll();
         } finally {

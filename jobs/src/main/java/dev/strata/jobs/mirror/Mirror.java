@@ -41,6 +41,28 @@ public final class Mirror {
         return bs;
     }
 
+    /**
+     * QEMU's checks of {@code replaces} ({@code check_to_replace_node}, then the size). QEMU lets
+     * a mirror replace a node other than its source only through a filter or a quorum above that
+     * node, so that nobody sees the data change abruptly; Strata's graphs have neither above a
+     * drive's root, so the one node that passes is the source itself, and completing then
+     * switches the drive (the source's only parent) to the target as without {@code replaces}.
+     */
+    static void checkReplaces(BlockGraph graph, BlockNode source, String replaces) {
+        if (replaces == null) {
+            return;
+        }
+        BlockNode node = graph.node(replaces);
+        if (node == null) {
+            throw JobException.generic("Failed to find node with node-name='" + replaces + "'");
+        }
+        JobNodes.checkNotBusy(graph, node);
+        if (node != source) {
+            throw JobException.generic("Cannot replace '" + replaces + "' by a node mirrored from '" + source.nodeName()
+                    + "', because it cannot be guaranteed that doing so would not lead to an abrupt change of visible data");
+        }
+    }
+
     public static MirrorJob start(JobManager jobs, BlockGraph graph, MirrorRequest r) {
         return start(jobs, graph, r, false);
     }
@@ -60,6 +82,7 @@ public final class Mirror {
             throw JobException.generic("Parameter 'granularity' expects a power of 2");
         }
         JobNodes.checkNotBusy(graph, target);
+        checkReplaces(graph, source, r.replaces());
         BlockBackend backend = JobNodes.backendAttachedTo(graph, source);
         if (backend == null) {
             throw JobException.generic("Need a root block node");
@@ -98,8 +121,11 @@ public final class Mirror {
                 }
             }
         };
+        boolean full = mode.equals("full");
+        MirrorJob.Settings settings = new MirrorJob.Settings(r.writeBlocking(), r.bufSize(), r.unmap(),
+                full && !r.freshTarget(), full && r.freshTarget());
         MirrorJob job = new MirrorJob(id, JobType.MIRROR, backend, source, target, List.of(source, target), (int) g, dirt,
-                r.onSourceError(), r.onTargetError(), pivot, r.autoFinalize(), r.autoDismiss());
+                r.onSourceError(), r.onTargetError(), pivot, r.autoFinalize(), r.autoDismiss(), settings);
         try {
             return jobs.start(job, r.speed());
         } catch (JobException e) {

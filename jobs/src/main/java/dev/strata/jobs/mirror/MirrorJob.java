@@ -3,6 +3,7 @@ package dev.strata.jobs.mirror;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.Chains;
 import dev.strata.jobs.CopyPipeline;
 import dev.strata.jobs.DirtyBitmap;
 import dev.strata.jobs.ErrorAction;
@@ -15,16 +16,17 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Mirror and active commit (QEMU's {@code block/mirror.c}): copies what a {@link DirtyBitmap}
- * says is dirty from {@code source} (the drive's root) to {@code target}; a write notifier on the
- * source marks guest writes dirty after they complete. Once nothing is dirty the job goes READY
- * and keeps following writes. On {@code complete} (or a soft cancel after READY) it stops the
- * guest at the drive's door, copies the last dirty pieces, and then — on complete only — lets
+ * Mirror and active commit (QEMU's {@code block/mirror.c}): copies what the {@link MirrorBitmap}
+ * says is dirty from {@code source} (the drive's root) to {@code target}; a {@link WriteThrough}
+ * notifier on the source follows guest writes (marking them dirty, or in write-blocking mode
+ * writing them to the target before they complete). Once nothing is dirty the job goes READY and
+ * keeps following writes. On {@code complete} (or a soft cancel after READY) it stops the guest
+ * at the drive's door, copies the last dirty pieces, and then — on complete only — lets
  * {@link Pivot} switch the drive over in {@link #prepare()} while the guest is still held.
  *
- * <p>Threads: body on the job thread, copies on virtual threads, the notifier on guest threads;
- * shared state is in the bitmap (own lock) and the framework; {@code held} is job-thread only
- * until the job ends.
+ * <p>Threads: body on the job thread, copies on the pipeline's threads, the notifier on guest
+ * threads; shared state is in the bitmap (own lock), the volatile flags below and the framework;
+ * {@code held} is job-thread only until the job ends.
  */
 public final class MirrorJob extends Job {
 
@@ -43,42 +45,97 @@ public final class MirrorJob extends Job {
         void mark(DirtyBitmap bitmap);
     }
 
-    private static final int CHUNK = 1 << 20;
-    private static final int DEPTH = 8;
+    /**
+     * How the copy runs.
+     *
+     * @param writeBlocking    QEMU's {@code copy-mode: write-blocking}: guest writes reach the target before they complete
+     * @param bufSize          QEMU's {@code buf-size}: bytes in flight at most (0: 16 MiB)
+     * @param unmap            whether zero ranges may be unmapped on the target
+     * @param zeroTarget       the target may hold old data where the source reads zeros ({@code sync=full}
+     *                         onto an existing image): those ranges are zeroed on the target first
+     * @param targetReadsZeros the target reads zeros wherever the job has not written (a fresh image without
+     *                         backing file), so zero ranges of the source need not be sent
+     */
+    public record Settings(boolean writeBlocking, long bufSize, boolean unmap, boolean zeroTarget, boolean targetReadsZeros) {
+        /** Background copy, default buffer, unmap; nothing known about the target (active commit). */
+        public static final Settings DEFAULT = new Settings(false, 0, true, false, false);
+    }
+
+    /** QEMU's MAX_IO_BYTES and MAX_IN_FLIGHT: the default buffer is 16 copies of 1 MiB. */
+    private static final int MAX_IO = 1 << 20;
+    private static final int MAX_IN_FLIGHT = 16;
+    /** Copies on platform threads: more than this only adds contention on a small host. */
+    private static final int MAX_DEPTH = 8;
+    private static final long ZERO_STEP = 1L << 30;
 
     private final BlockBackend backend;
     private final BlockNode source;
     private final BlockNode target;
     private final List<BlockNode> nodes;
-    private final DirtyBitmap bitmap;
+    private final MirrorBitmap bitmap;
     private final InitialDirt initial;
     private final OnError onSourceError;
     private final OnError onTargetError;
     private final Pivot pivot;
-    private final BlockNode.WriteNotifier notifier;
+    private final Settings settings;
+    private final int maxIo;
+    private final int depth;
+    private final WriteThrough notifier;
     private volatile boolean ready;
+    private volatile boolean carrying;
+    private volatile boolean stopped;
+    private volatile BlockException targetFailure;
     private BlockNode.Drained held;
     private CopyPipeline pipeline;
+    private MirrorCopy copier;
 
     public MirrorJob(String id, JobType type, BlockBackend backend, BlockNode source, BlockNode target, List<BlockNode> nodes,
                      int granularity, InitialDirt initial, OnError onSourceError, OnError onTargetError, Pivot pivot,
                      boolean autoFinalize, boolean autoDismiss) {
+        this(id, type, backend, source, target, nodes, granularity, initial, onSourceError, onTargetError, pivot,
+                autoFinalize, autoDismiss, Settings.DEFAULT);
+    }
+
+    public MirrorJob(String id, JobType type, BlockBackend backend, BlockNode source, BlockNode target, List<BlockNode> nodes,
+                     int granularity, InitialDirt initial, OnError onSourceError, OnError onTargetError, Pivot pivot,
+                     boolean autoFinalize, boolean autoDismiss, Settings settings) {
         super(id, type, autoFinalize, autoDismiss);
         this.backend = backend;
         this.source = source;
         this.target = target;
         this.nodes = List.copyOf(nodes);
-        this.bitmap = new DirtyBitmap(source.size(), granularity);
+        this.bitmap = new MirrorBitmap(source.size(), granularity);
         this.initial = initial;
         this.onSourceError = onSourceError;
         this.onTargetError = onTargetError;
         this.pivot = pivot;
-        this.notifier = new BlockNode.WriteNotifier() {
+        this.settings = settings;
+        // QEMU: buf-size rounded up to the granularity; one copy moves at most buf-size/16 (>= 1 MiB)
+        long buf = settings.bufSize() > 0 ? settings.bufSize() : (long) MAX_IN_FLIGHT * MAX_IO;
+        buf = (buf + granularity - 1) / granularity * granularity;
+        long io = Math.min(buf, Math.max(buf / MAX_IN_FLIGHT, MAX_IO));
+        this.maxIo = (int) Math.max(granularity, Math.min(Integer.MAX_VALUE / 2, io) / granularity * granularity);
+        this.depth = (int) Math.max(1, Math.min(MAX_DEPTH, buf / maxIo));
+        this.notifier = new WriteThrough(bitmap, target, new WriteThrough.Owner() {
             @Override
-            public void afterWrite(BlockNode node, long offset, long bytes) {
-                bitmap.markDirty(offset, bytes);
+            public boolean writeThrough() {
+                return carrying && !stopped && targetFailure == null;
             }
-        };
+
+            @Override
+            public void carried(long bytes) {
+                // QEMU counts a carried write as more work, done at once: len and offset grow together
+                addLen(bytes);
+                addProgress(bytes);
+            }
+
+            @Override
+            public void targetFailed(BlockException error) {
+                if (reportError(onTargetError, error, IoOperation.WRITE) == ErrorAction.REPORT) {
+                    targetFailure = error;
+                }
+            }
+        });
         // follow guest writes from the moment the command returns
         source.addWriteNotifier(notifier);
     }
@@ -90,6 +147,11 @@ public final class MirrorJob extends Job {
 
     public BlockNode target() {
         return target;
+    }
+
+    /** Whether guest writes are written through to the target (write-blocking mode, tests). */
+    public boolean writeBlocking() {
+        return settings.writeBlocking();
     }
 
     @Override
@@ -110,13 +172,33 @@ public final class MirrorJob extends Job {
 
     @Override
     protected void run() {
+        try {
+            body();
+        } finally {
+            // once the body is over nothing is carried to the target any more (QEMU: job->ret, cancelled)
+            stopped = true;
+        }
+    }
+
+    private void body() {
         if (target.size() != source.size()) {
             throw BlockException.invalid("Source and target image have different sizes");
         }
-        initial.mark(bitmap);
+        if (!initialDirt()) {
+            return;
+        }
         updateLen();
-        pipeline = new CopyPipeline(DEPTH, this::copy, b -> { });
+        copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros(), settings.unmap(), maxIo);
+        pipeline = new CopyPipeline(depth, this::copy, b -> { });
+        // only now: before the initial scan a clean granule meant "not looked at yet"
+        carrying = settings.writeBlocking();
         while (!isCancelled()) {
+            BlockException failed = targetFailure;
+            if (failed != null) {
+                pipeline.awaitIdle();
+                releaseHeld();
+                throw failed;
+            }
             if (handleFailures()) {
                 continue;
             }
@@ -124,7 +206,7 @@ public final class MirrorJob extends Job {
             if (isCancelled()) {
                 break;
             }
-            DirtyBitmap.Run run = held == null ? bitmap.take(chunkFor(bitmap.granularity(), CHUNK)) : bitmap.take(CHUNK);
+            MirrorBitmap.Run run = bitmap.take(held == null ? chunkFor(bitmap.granularity(), maxIo) : maxIo);
             if (run != null) {
                 pipeline.submit(run.offset(), run.bytes());
                 updateLen();
@@ -149,21 +231,52 @@ public final class MirrorJob extends Job {
                     continue;
                 }
                 pipeline.awaitIdle();
-                if (bitmap.isClean() && !pipeline.hasFailures()) {
+                if (bitmap.isClean() && !pipeline.hasFailures() && targetFailure == null) {
                     source.flush();
                     target.flush();
                     return;
                 }
                 continue;
             }
-            bitmap.awaitChange(TimeUnit.MILLISECONDS.toNanos(20));
+            // woken at once by complete, cancel or pause; new guest writes are looked at within 20 ms
+            sleep(TimeUnit.MILLISECONDS.toNanos(20));
         }
         pipeline.awaitIdle();
     }
 
+    /**
+     * Fills the bitmap from the initial scan ({@code zeroTarget}: zeroes the target where the
+     * source has nothing, then marks the rest); false when cancelled meanwhile.
+     */
+    private boolean initialDirt() {
+        DirtyBitmap first = new DirtyBitmap(source.size(), bitmap.granularity());
+        if (settings.zeroTarget()) {
+            long size = source.size();
+            for (long off = 0; off < size; ) {
+                Chains.Allocation a = Chains.isAllocatedAbove(source, null, off, Math.min(ZERO_STEP, size - off));
+                if (a.allocated()) {
+                    first.markDirty(off, a.bytes());
+                } else {
+                    target.writeZeroes(off, a.bytes(), settings.unmap());
+                }
+                off += a.bytes();
+                pausePoint();
+                if (isCancelled()) {
+                    return false;
+                }
+            }
+        } else {
+            initial.mark(first);
+        }
+        for (DirtyBitmap.Run r = first.take(Integer.MAX_VALUE); r != null; r = first.take(Integer.MAX_VALUE)) {
+            bitmap.markDirty(r.offset(), r.bytes());
+        }
+        return true;
+    }
+
     private void updateLen() {
         // offset + what is left (exact whenever the bitmap is clean, e.g. at READY)
-        setLen(offset() + bitmap.dirtyBytes() + bitmap.inFlightBytes());
+        setLen(offset() + bitmap.dirtyBytes() + bitmap.copyingBytes());
     }
 
     /** Applies the error policies to failed copies; true when the loop should look again. */
@@ -175,7 +288,8 @@ public final class MirrorJob extends Job {
         pipeline.awaitIdle();
         failed.addAll(pipeline.drainFailures());
         for (CopyPipeline.Failure f : failed) {
-            bitmap.finish(new DirtyBitmap.Run(f.offset(), f.bytes()), true);
+            // a failed copy may have written part of its run: the target is no longer known to read zeros there
+            bitmap.finish(new MirrorBitmap.Run(f.offset(), f.bytes()), true, true);
             OnError policy = f.operation() == IoOperation.READ ? onSourceError : onTargetError;
             if (reportError(policy, f.error(), f.operation()) == ErrorAction.REPORT) {
                 releaseHeld();
@@ -187,10 +301,9 @@ public final class MirrorJob extends Job {
     }
 
     private void copy(long offset, int bytes) {
-        DirtyBitmap.Run run = new DirtyBitmap.Run(offset, bytes);
-        CopyPipeline.copyRange(source, target, offset, bytes);
+        boolean wrote = copier.copy(offset, bytes);
         addProgress(bytes);   // before finish: once the bitmap is clean, offset must already be final
-        bitmap.finish(run, false);
+        bitmap.finish(new MirrorBitmap.Run(offset, bytes), false, wrote);
     }
 
     @Override

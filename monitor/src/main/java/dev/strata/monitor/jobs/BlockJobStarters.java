@@ -90,7 +90,7 @@ final class BlockJobStarters {
                 .help("start mirroring a drive to an existing node")
                 .handler((ctx, a) -> JobCommands.guarded(() -> {
                     checkMirrorOptions(a);
-                    Mirror.start(jobs, ctx.machine().graph(), mirrorRequest(a, a.str("target")));
+                    Mirror.start(jobs, ctx.machine().graph(), mirrorRequest(a, a.str("target"), false));
                     return null;
                 }))
                 .build());
@@ -155,21 +155,18 @@ final class BlockJobStarters {
         if (sync.equals("incremental") || sync.equals("bitmap")) {
             throw JobException.generic("Sync mode '" + sync + "' not supported");
         }
-        if (a.str("copy-mode", "background").equals("write-blocking")) {
-            throw JobException.generic("copy-mode 'write-blocking' is not supported by Strata (background only)");
-        }
-        if (a.has("replaces")) {
-            throw JobException.generic("'replaces' is not supported by Strata");
-        }
         if (a.integer("buf-size", 0) < 0) {
             throw JobException.generic("Parameter 'buf-size' expects a non-negative value");
         }
     }
 
-    private static MirrorRequest mirrorRequest(Args a, String targetNode) {
+    /** @param freshTarget drive-mirror created the target just now (it reads zeros where the job writes nothing) */
+    private static MirrorRequest mirrorRequest(Args a, String targetNode, boolean freshTarget) {
         return new MirrorRequest(a.str("job-id", null), a.str("device"), targetNode, a.str("sync"), a.integer("speed", 0),
                 a.integer("granularity", 0), onError(a, "on-source-error"), onError(a, "on-target-error"),
-                a.bool("auto-finalize", true), a.bool("auto-dismiss", true));
+                a.bool("auto-finalize", true), a.bool("auto-dismiss", true),
+                a.str("copy-mode", "background").equals("write-blocking"), a.str("replaces", null), a.integer("buf-size", 0),
+                a.bool("unmap", true), freshTarget);
     }
 
     /** QEMU's {@code qmp_drive_mirror}: checks the source, creates or opens the target, starts the job. */
@@ -179,6 +176,9 @@ final class BlockJobStarters {
         String sync = a.str("sync");
         if (sync.equals("top") && source.backing() == null) {
             sync = "full";
+        }
+        if (a.has("replaces") && !a.has("node-name")) {
+            throw JobException.generic("a node-name must be provided when replacing a named node of the graph");
         }
         boolean existing = a.str("mode", "absolute-paths").equals("existing");
         String format = a.str("format", existing ? null : source.formatName());
@@ -191,7 +191,7 @@ final class BlockJobStarters {
         try {
             ObjectNode q = a.toJson();
             q.put("sync", sync);
-            Mirror.start(jobs, g, mirrorRequest(Args.trusted(q), target.nodeName()), true);
+            Mirror.start(jobs, g, mirrorRequest(Args.trusted(q), target.nodeName(), !existing), true);
         } catch (RuntimeException e) {
             g.close(target);
             throw e;

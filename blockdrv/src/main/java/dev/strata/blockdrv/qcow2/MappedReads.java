@@ -59,7 +59,10 @@ final class MappedReads {
         Mapping m = mapping;
         if (offset + len > m.length()) {
             long length = fileLength.getAsLong();
-            if (offset + len > length || length - m.length() < Math.max(REMAP_STEP, m.length() / 8)) {
+            // the first mapping is made whatever the size (images under REMAP_STEP were never
+            // mapped, so their reads all paid a system call); later ones wait for real growth
+            boolean worth = m.length() == 0 || length - m.length() >= Math.max(REMAP_STEP, m.length() / 8);
+            if (offset + len > length || !worth) {
                 return false;
             }
             m = remap(length);

@@ -2,6 +2,7 @@ package dev.strata.blockdrv.qcow2;
 
 import static dev.strata.blockdrv.qcow2.Qcow2Format.*;
 
+import dev.strata.blockdrv.Buffers;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,12 +71,15 @@ final class SubclusterWriter {
         }
         long spanStart = whole ? cStart : cStart + ((long) first << scBits);
         long spanEnd = whole ? cStart + clusterSize : cStart + ((long) (last + 1) << scBits);
-        ByteBuffer buf = ByteBuffer.allocate((int) (spanEnd - spanStart));
-        w.copyOnWrite(spanStart, buf.slice(0, (int) (pos - spanStart)));
-        buf.put((int) (pos - spanStart), src, src.position(), len);
-        int tail = (int) (pos + len - spanStart);
-        w.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
-        d.host.write(host + (spanStart - cStart), buf);
+        // a pooled direct buffer, as for whole clusters in Qcow2Writer: no garbage per write
+        try (Buffers.Lease lease = Buffers.lease((int) (spanEnd - spanStart))) {
+            ByteBuffer buf = lease.buffer();
+            w.copyOnWrite(spanStart, buf.slice(0, (int) (pos - spanStart)));
+            buf.put((int) (pos - spanStart), src, src.position(), len);
+            int tail = (int) (pos + len - spanStart);
+            w.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
+            d.host.write(host + (spanStart - cStart), buf);
+        }
         src.position(src.position() + len);
         d.lock.lock();
         try {

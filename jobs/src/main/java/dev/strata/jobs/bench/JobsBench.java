@@ -43,7 +43,7 @@ public final class JobsBench {
         StreamBench.buildChain(warmDir, 64L << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 1);
         for (JobKind kind : JobKind.values()) {
             for (int i = 0; i < 2; i++) {
-                StrataJobRunner.time(kind, freshChain(warmDir, "w"), null);
+                StrataJobRunner.time(kind, freshChain(warmDir, "w"));
             }
         }
         // -Dparts=speed,guest,converge (default all three) runs a subset
@@ -58,7 +58,7 @@ public final class JobsBench {
                 Path q = freshChain(dir, "qemu");
                 qemu[r] = QemuJobRunner.timeJob(q.resolve("L2.qcow2"), q, kind.qmpCommand(), kind.qmpArguments(q), kind.goesReady());
                 Path s = freshChain(dir, "strata");
-                strata[r] = StrataJobRunner.time(kind, s, null);
+                strata[r] = StrataJobRunner.time(kind, s);
                 System.out.printf("%-20s run %d: strata %.3f s, qemu %.3f s%n", kind.label(), r + 1, strata[r] / 1e9, qemu[r] / 1e9);
             }
             long sNs = StreamBench.median(strata);
@@ -80,35 +80,37 @@ public final class JobsBench {
         }
     }
 
-    /** Issue 7's convergence case: mirror and active commit under a guest writing 5,000 IOPS of 4 KiB. */
-    private static void convergence(Path dir) throws Exception {
-        long iops = Long.getLong("guestIops", 5000);
-        double[] idle = StrataJobRunner.idleLoad(freshChain(dir, "load"), iops, 0);
-        System.out.printf("guest 4 KiB random writes at %d IOPS (8 deep): idle drive %.0f IOPS, p99 %.0f us%n", iops, idle[0], idle[1]);
-        for (JobKind kind : new JobKind[] {JobKind.MIRROR_FULL, JobKind.COMMIT_ACTIVE}) {
-            StrataJobRunner.Outcome o = StrataJobRunner.run(kind, freshChain(dir, "load"), iops, 0);
-            System.out.printf("  during %-20s %8.0f IOPS (%3.0f%% of idle), p99 %6.0f us; %s%n", kind.label(), o.guestIops(),
-                    100 * o.guestIops() / idle[0], o.guestP99Us(), o.readyNs() < 0 ? "did NOT reach READY within 60 s (cancelled)"
-                            : String.format("READY after %.3f s, completed after %.3f s", o.readyNs() / 1e9, o.totalNs() / 1e9));
+    /**
+     * Guest 4 KiB random I/O (8 deep, 70 % reads, unthrottled) during each Strata job at unlimited
+     * speed, against the same running load in the second before and the second after the job.
+     */
+    private static void guestLoad(Path dir) throws Exception {
+        System.out.println("guest 4 KiB random I/O (8 deep, 70% reads, unthrottled); idle = the second before and the second after each job:");
+        for (JobKind kind : JobKind.values()) {
+            print(kind, StrataJobRunner.run(kind, freshChain(dir, "load"), 0, 70));
         }
     }
 
-    /**
-     * Guest 4 KiB random I/O (8 deep, 70 % reads, unthrottled): for each job, 2 s on the idle drive
-     * right before it (the machine's load changes by the minute, so each job gets its own
-     * reference), then during the Strata job at unlimited speed.
-     */
-    private static void guestLoad(Path dir) throws Exception {
-        System.out.println("guest 4 KiB random I/O (8 deep, 70% reads, unthrottled), idle right before each job, then during it:");
-        for (JobKind kind : JobKind.values()) {
-            double[] idle = StrataJobRunner.idleLoad(freshChain(dir, "load"));
-            double[] during = new double[2];
-            long ns = StrataJobRunner.time(kind, freshChain(dir, "load"), during);
-            System.out.printf("  %-20s idle %8.0f IOPS p99 %5.0f us; during %8.0f IOPS (%3.0f%% of idle), p99 %6.0f us; %s%n",
-                    kind.label(), idle[0], idle[1], during[0], 100 * during[0] / idle[0], during[1],
-                    ns < 0 ? "the job did NOT reach READY within 60 s (cancelled)"
-                            : String.format("the job took %.3f s under that load", ns / 1e9));
+    /** Issue 7's convergence case: mirror and active commit under a guest writing 5,000 IOPS of 4 KiB. */
+    private static void convergence(Path dir) throws Exception {
+        long iops = Long.getLong("guestIops", 5000);
+        System.out.printf("guest 4 KiB random writes at %d IOPS (8 deep); idle = the second before and after each job:%n", iops);
+        for (JobKind kind : new JobKind[] {JobKind.MIRROR_FULL, JobKind.COMMIT_ACTIVE}) {
+            print(kind, StrataJobRunner.run(kind, freshChain(dir, "load"), iops, 0));
         }
+    }
+
+    private static void print(JobKind kind, StrataJobRunner.Outcome o) {
+        String what;
+        if (o.readyNs() < 0) {
+            what = "did NOT reach READY within " + Long.getLong("readyWaitS", 60) + " s (cancelled)";
+        } else if (kind.goesReady()) {
+            what = String.format("READY after %.3f s, completed after %.3f s", o.readyNs() / 1e9, o.totalNs() / 1e9);
+        } else {
+            what = String.format("took %.3f s", o.totalNs() / 1e9);
+        }
+        System.out.printf("  %-20s idle %8.0f IOPS p99 %5.0f us; during %8.0f IOPS (%3.0f%% of idle) p99 %6.0f us; %s%n",
+                kind.label(), o.idle()[0], o.idle()[1], o.during()[0], 100 * o.share(), o.during()[1], what);
     }
 
     /** Copies L0..L2 of {@code dir} into {@code dir/name} (backing names are relative) and settles the cache. */

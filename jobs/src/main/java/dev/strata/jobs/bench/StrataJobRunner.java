@@ -24,7 +24,8 @@ import java.time.Duration;
 final class StrataJobRunner {
 
     private static final Duration LIMIT = Duration.ofMinutes(20);
-    private static final Duration READY_UNDER_LOAD = Duration.ofSeconds(60);
+    /** How long a job that must converge gets to reach READY under a guest load ({@code -DreadyWaitS}, default 60). */
+    private static final Duration READY_UNDER_LOAD = Duration.ofSeconds(Long.getLong("readyWaitS", 60));
 
     private StrataJobRunner() {
     }
@@ -32,29 +33,24 @@ final class StrataJobRunner {
     /**
      * What one job did under a guest load: nanoseconds to READY (0 for jobs without READY, -1 if it
      * never got there in time and was cancelled), nanoseconds from start to the job's end (-1 when
-     * cancelled), and the guest's IOPS and p99 latency over the whole run.
+     * cancelled), the guest's {IOPS, p99 us} during the job, and on the same running load in the
+     * second before the job and the second after it (the idle reference).
      */
-    record Outcome(long readyNs, long totalNs, double guestIops, double guestP99Us) {
+    record Outcome(long readyNs, long totalNs, double[] during, double[] idle) {
+        double share() {
+            return idle[0] == 0 ? 0 : during[0] / idle[0];
+        }
     }
 
-    /**
-     * Nanoseconds from start to the job's end; -1 if, under the guest load, the job did not reach
-     * READY within 60 s (it is then cancelled).
-     *
-     * @param guest if not null, an unthrottled guest load runs on the drive during the job; gets {IOPS, p99 us}
-     */
-    static long time(JobKind kind, Path chainDir, double[] guest) throws InterruptedException {
-        Outcome o = run(kind, chainDir, guest == null ? -1 : 0, 70);
-        if (guest != null) {
-            guest[0] = o.guestIops();
-            guest[1] = o.guestP99Us();
-        }
-        return o.totalNs();
+    /** Nanoseconds from start to the job's end, no guest. */
+    static long time(JobKind kind, Path chainDir) throws InterruptedException {
+        return run(kind, chainDir, -1, 70).totalNs();
     }
 
     /**
      * Runs the job once, with a guest load when {@code iops >= 0} (0: unthrottled; else that many
-     * 4 KiB requests per second, {@code readPercent} % reads, 8 deep).
+     * 4 KiB requests per second, {@code readPercent} % reads, 8 deep). A job that must converge
+     * gets {@code -DreadyWaitS} (60) seconds to reach READY under the load, else it is cancelled.
      */
     static Outcome run(JobKind kind, Path chainDir, long iops, int readPercent) throws InterruptedException {
         BlockGraph g = new BlockGraph();
@@ -63,32 +59,43 @@ final class StrataJobRunner {
             BlockNode top = drive.root();
             JobManager jobs = new JobManager();
             GuestLoad load = iops < 0 ? null : new GuestLoad(drive, 8, iops, readPercent).start();
+            GuestLoad.Mark m0 = load == null ? null : load.mark();
+            if (load != null) {
+                Thread.sleep(1000);
+            }
+            GuestLoad.Mark m1 = load == null ? null : load.mark();
             long start = System.nanoTime();
             Job job = start(kind, jobs, g, top, chainDir);
             long readyNs = 0;
+            long ns = -1;
             if (kind.goesReady()) {
-                // under a guest a job that must converge may never get there: give up after READY_UNDER_LOAD
                 if (load != null && !job.awaitStatus(JobStatus.READY, READY_UNDER_LOAD)) {
+                    readyNs = -1;
                     jobs.cancel(job, true);
-                    job.awaitStatus(JobStatus.NULL, LIMIT);
-                    double[] gl = load.stop();
-                    return new Outcome(-1, -1, gl[0], gl[1]);
-                }
-                if (!job.awaitStatus(JobStatus.READY, LIMIT)) {
+                } else if (!job.awaitStatus(JobStatus.READY, LIMIT)) {
                     throw new IllegalStateException(kind.label() + " did not reach READY: " + job.status() + " " + job.error());
+                } else {
+                    readyNs = System.nanoTime() - start;
+                    jobs.complete(job);
                 }
-                readyNs = System.nanoTime() - start;
-                jobs.complete(job);
             }
             if (!job.awaitStatus(JobStatus.NULL, LIMIT)) {
                 throw new IllegalStateException(kind.label() + " did not finish: " + job.status());
             }
-            long ns = System.nanoTime() - start;
-            double[] gl = load == null ? new double[2] : load.stop();
-            if (job.error() != null) {
-                throw new IllegalStateException(kind.label() + " failed: " + job.error());
+            if (readyNs >= 0) {
+                ns = System.nanoTime() - start;
+                if (job.error() != null) {
+                    throw new IllegalStateException(kind.label() + " failed: " + job.error());
+                }
             }
-            return new Outcome(readyNs, ns, gl[0], gl[1]);
+            if (load == null) {
+                return new Outcome(readyNs, ns, new double[2], new double[2]);
+            }
+            GuestLoad.Mark m2 = load.mark();
+            Thread.sleep(1000);
+            GuestLoad.Mark m3 = load.mark();
+            load.halt();
+            return new Outcome(readyNs, ns, load.window(m1, m2), load.window(m0, m1, m2, m3));
         } finally {
             g.closeAll();
         }
@@ -116,20 +123,4 @@ final class StrataJobRunner {
         return JobTargets.createAndOpen(g, chainDir.resolve("target.qcow2").toString(), "qcow2", top.size(), null, false, null);
     }
 
-    /** {IOPS, p99 us} of the guest load for 2 s on the idle drive. */
-    static double[] idleLoad(Path chainDir) throws InterruptedException {
-        return idleLoad(chainDir, 0, 70);
-    }
-
-    /** {IOPS, p99 us} of a guest load ({@code iops} 0: unthrottled) for 2 s on the idle drive. */
-    static double[] idleLoad(Path chainDir, long iops, int readPercent) throws InterruptedException {
-        BlockGraph g = new BlockGraph();
-        try {
-            GuestLoad load = new GuestLoad(JobsBench.openDrive(g, chainDir.resolve("L2.qcow2")), 8, iops, readPercent).start();
-            Thread.sleep(2000);
-            return load.stop();
-        } finally {
-            g.closeAll();
-        }
-    }
 }

@@ -188,7 +188,7 @@ public final class MirrorJob extends Job {
             return;
         }
         updateLen();
-        copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros(), settings.unmap(), maxIo);
+        copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros(), settings.unmap());
         pipeline = new CopyPipeline(depth, this::copy, b -> { });
         // only now: before the initial scan a clean granule meant "not looked at yet"
         carrying = settings.writeBlocking();

@@ -82,7 +82,20 @@ public final class Mirror {
             throw JobException.generic("Parameter 'granularity' expects a power of 2");
         }
         JobNodes.checkNotBusy(graph, target);
+        for (BlockNode n : graph.nodesNewestFirst()) {
+            if (n.backing() == target) {
+                // QEMU's backing blocker: mirroring into an image someone reads through would change what they see
+                throw JobException.generic("Node '" + JobNodes.deviceOrNodeName(graph, target)
+                        + "' is busy: node is used as backing hd of '" + JobNodes.deviceOrNodeName(graph, n) + "'");
+            }
+        }
         checkReplaces(graph, source, r.replaces());
+        if (r.bufSize() < 0) {
+            throw JobException.generic("Invalid parameter 'buf-size'");
+        }
+        if (target == source) {
+            throw JobException.generic("Can't mirror node into itself");
+        }
         BlockBackend backend = JobNodes.backendAttachedTo(graph, source);
         if (backend == null) {
             throw JobException.generic("Need a root block node");

@@ -155,9 +155,6 @@ final class BlockJobStarters {
         if (sync.equals("incremental") || sync.equals("bitmap")) {
             throw JobException.generic("Sync mode '" + sync + "' not supported");
         }
-        if (a.integer("buf-size", 0) < 0) {
-            throw JobException.generic("Parameter 'buf-size' expects a non-negative value");
-        }
     }
 
     /** @param freshTarget drive-mirror created the target just now (it reads zeros where the job writes nothing) */

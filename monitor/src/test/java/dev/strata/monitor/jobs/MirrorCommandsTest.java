@@ -164,6 +164,29 @@ class MirrorCommandsTest {
     }
 
     @Test
+    void targetAndBufferChecksAndASmallBuffer() throws Exception {
+        BlockNode source = drive().root();
+        assertEquals("Node '" + source.backing().nodeName() + "' is busy: node is used as backing hd of 'virtio0'",
+                error("blockdev-mirror", args("device", "virtio0", "target", source.backing().nodeName(), "sync", "full")));
+        assertEquals("Can't mirror node into itself",
+                error("blockdev-mirror", args("device", "virtio0", "target", source.nodeName(), "sync", "full")));
+        dirtyImage("T.qcow2", "tgt");
+        ObjectNode bad = args("device", "virtio0", "target", "tgt", "sync", "full");
+        bad.put("buf-size", -1);
+        assertEquals("Invalid parameter 'buf-size'", error("blockdev-mirror", bad));
+        assertTrue(events.isEmpty(), "no job was created: " + events);
+        // one 64 KiB copy in flight at a time still gets there
+        ObjectNode small = args("device", "virtio0", "target", "tgt", "sync", "full");
+        small.put("buf-size", 64 << 10);
+        byte[] before = readAll(source);
+        qmp("blockdev-mirror", small);
+        await("BLOCK_JOB_READY");
+        qmp("block-job-complete", args("device", "virtio0"));
+        await("JOB_STATUS_CHANGE null");
+        assertArrayEquals(before, readAll(drive().root()));
+    }
+
+    @Test
     void syncFullOntoAnImageWithOldDataZeroesWhatTheSourceDoesNotHold() throws Exception {
         byte[] before = readAll(drive().root());
         dirtyImage("T.qcow2", "tgt");

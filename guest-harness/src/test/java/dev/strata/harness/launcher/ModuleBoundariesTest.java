@@ -63,6 +63,7 @@ class ModuleBoundariesTest {
         }
         if (m.equals("blockdrv")) {
             boolean ok = ref.startsWith("java.") || ref.startsWith("javax.") || ref.startsWith("jdk.") || ref.startsWith("sun.")
+                    || ref.startsWith("com.sun.management.")
                     || ref.startsWith("org.slf4j.") || ref.startsWith("dev.strata.blockdrv.")
                     || (s.test() && (ref.startsWith("org.junit.") || ref.startsWith("org.mockito.") || ref.startsWith("org.opentest4j.")));
             if (!ok && looksLikeForeignPackage(name)) {

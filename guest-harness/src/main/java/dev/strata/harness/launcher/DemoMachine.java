@@ -37,6 +37,8 @@ public final class DemoMachine {
     static final long SHARED_OFFSET = 40L << 20;
     static final long SHARED_BYTES = 1L << 20;
     static final long GUEST_OFFSET = 64L << 20;
+    /** The guest's pace: a busy real disk, not flat out (a flat-out guest leaves a background mirror no moment to converge). */
+    static final int GUEST_IOPS = 5000;
     static final String LETTERS = "ABCDE";
 
     private DemoMachine() {
@@ -142,7 +144,7 @@ public final class DemoMachine {
         List<String> args = new ArrayList<>(List.of("-name", "strata-demo", "-drive", drive.toString()));
         args.addAll(List.of("-qmp", "unix:" + escape(qmpSocket(folder).toString()) + ",server=on,wait=off"));
         args.addAll(List.of("-guest", "drive=virtio0,rw=randrw,bs=4k,iodepth=8,offset=" + (GUEST_OFFSET >> 20)
-                + "M,size=" + ((SIZE_MIB << 20) - GUEST_OFFSET >> 20) + "M,verify=on"));
+                + "M,size=" + ((SIZE_MIB << 20) - GUEST_OFFSET >> 20) + "M,rate_iops=" + GUEST_IOPS + ",verify=on"));
         return args;
     }
 
@@ -168,7 +170,7 @@ public final class DemoMachine {
                 .append(SIZE_MIB).append(" MiB; nodes node-A .. node-E)\n");
         b.append("  data:    layer A at 0-8M, B at 8-16M, C 16-24M, D 24-32M, E 32-40M; all write 40-41M (E shows)\n");
         b.append("  virtio0: file-E.img\n");
-        b.append("  guest:   random 4k reads and writes, iodepth 8, verifying, on 64M-128M of virtio0\n");
+        b.append("  guest:   random 4k reads and writes, iodepth 8, " + GUEST_IOPS + " IOPS, verifying, on 64M-128M of virtio0\n");
         b.append("  QMP:     ").append(qmpSocket(folder)).append('\n');
         b.append("Try:\n");
         b.append("  info block                       info block -n        info block-jobs\n");

@@ -19,7 +19,7 @@ import java.util.List;
  * {@code reps} runs; then guest 4 KiB random I/O (8 deep) idle and during each Strata job; then
  * mirror and active commit under a guest writing {@code -DguestIops} (default 5,000) 4 KiB
  * requests per second: do they reach READY and complete. {@code -Dparts=speed,guest,converge}
- * picks a subset.
+ * and {@code -Dkinds=commit,mirror,backup} (label prefixes) pick a subset.
  *
  * <p>Usage: {@code JobsBench [workdir] [sizeMiB]} (default {@code target/jobs-bench}, 256 MiB so
  * the whole program takes a few minutes; 1024 for the issue's 1 GiB chain); {@code -Dreps=N}
@@ -49,7 +49,7 @@ public final class JobsBench {
         // -Dparts=speed,guest,converge (default all three) runs a subset
         String parts = System.getProperty("parts", "speed,guest,converge");
         String summary = "";
-        for (JobKind kind : parts.contains("speed") ? JobKind.values() : new JobKind[0]) {
+        for (JobKind kind : parts.contains("speed") ? kinds() : new JobKind[0]) {
             long bytes = dataBytes(dir, kind);
             long[] qemu = new long[reps];
             long[] strata = new long[reps];
@@ -86,9 +86,17 @@ public final class JobsBench {
      */
     private static void guestLoad(Path dir) throws Exception {
         System.out.println("guest 4 KiB random I/O (8 deep, 70% reads, unthrottled); idle = the second before and the second after each job:");
-        for (JobKind kind : JobKind.values()) {
+        for (JobKind kind : kinds()) {
             print(kind, StrataJobRunner.run(kind, freshChain(dir, "load"), 0, 70));
         }
+    }
+
+    /** The jobs to run: all, or those whose label starts with one of {@code -Dkinds=commit,backup,...}. */
+    private static JobKind[] kinds() {
+        String[] wanted = System.getProperty("kinds", "").split(",");
+        return java.util.Arrays.stream(JobKind.values())
+                .filter(k -> java.util.Arrays.stream(wanted).anyMatch(w -> k.label().startsWith(w.trim())))
+                .toArray(JobKind[]::new);
     }
 
     /** Issue 7's convergence case: mirror and active commit under a guest writing 5,000 IOPS of 4 KiB. */

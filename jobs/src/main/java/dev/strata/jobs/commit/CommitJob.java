@@ -27,7 +27,7 @@ import java.util.List;
 public final class CommitJob extends Job {
 
     private static final int CHUNK = 1 << 20;
-    private static final int DEPTH = 8;
+    private static final int DEPTH = Integer.getInteger("strata.commit.depth", 8);
 
     private final BlockGraph graph;
     private final BlockNode overlay;

@@ -36,18 +36,19 @@ public final class Backup {
                                   String sync, long speed, OnError onSourceError, OnError onTargetError,
                                   boolean autoFinalize, boolean autoDismiss, Runnable onClean) {
         return start(jobs, graph, jobId, device, target, sync, speed, onSourceError, onTargetError, autoFinalize,
-                autoDismiss, onClean, null, false);
+                autoDismiss, onClean, null, false, false);
     }
 
     /**
      * With a bitmap ({@code sync} incremental or bitmap): only the pieces it recorded are copied;
      * on success the bitmap keeps only writes since the start, unless {@code keepOnSuccess}
-     * (bitmap-mode never); on failure it gets them back.
+     * (bitmap-mode never); on failure it gets them back. {@code compress}: data clusters are
+     * stored compressed (the target must support it).
      */
     public static BackupJob start(JobManager jobs, BlockGraph graph, String jobId, String device, BlockNode target,
                                   String sync, long speed, OnError onSourceError, OnError onTargetError,
                                   boolean autoFinalize, boolean autoDismiss, Runnable onClean,
-                                  NodeDirtyBitmap bitmap, boolean keepOnSuccess) {
+                                  NodeDirtyBitmap bitmap, boolean keepOnSuccess, boolean compress) {
         BlockNode source = checkSource(graph, device);
         JobNodes.checkNotBusy(graph, target);
         boolean withBitmap = bitmap != null && (sync.equals("incremental") || sync.equals("bitmap"));
@@ -60,6 +61,9 @@ public final class Backup {
                 autoDismiss);
         if (withBitmap) {
             job.useBitmap(bitmap, keepOnSuccess);
+        }
+        if (compress) {
+            job.compressData();
         }
         jobs.start(job, speed);
         try (BlockNode.Drained d = source.drain()) {

@@ -58,6 +58,7 @@ public final class BackupJob extends Job {
     private CopyPipeline pipeline;
     /** sync=incremental/bitmap: the bitmap, what the backup took from it, whether it gets it back on success. */
     private NodeDirtyBitmap bitmap;
+    private volatile boolean compress;
     private volatile BitSet taken;
     private boolean keepOnSuccess;
     private final BlockNode.WriteNotifier notifier = new BlockNode.WriteNotifier() {
@@ -88,6 +89,12 @@ public final class BackupJob extends Job {
      * flight), so every later write meets the notifier. QEMU's filter insertion shows as the
      * {@code paused}/{@code running} pair right after {@code running}.
      */
+    /** compress=true, before {@link #arm()}: data clusters reach the target compressed. */
+    public void compressData() {
+        CompressedCopy.check(target, CLUSTER);
+        this.compress = true;
+    }
+
     /** For sync=incremental/bitmap, before {@link #arm()}: copy the pieces {@code b} recorded. */
     public void useBitmap(NodeDirtyBitmap b, boolean keepBitsOnSuccess) {
         this.bitmap = b;
@@ -254,6 +261,10 @@ public final class BackupJob extends Job {
 
     /** Copies {@code [offset, offset+bytes)} of claimed clusters: data as data, zeros cheaply or not at all. */
     private void copyOut(long offset, int bytes) {
+        if (compress) {
+            CompressedCopy.copy(source, target, offset, bytes);
+            return;
+        }
         long pos = offset;
         long end = offset + bytes;
         while (pos < end) {

@@ -288,12 +288,10 @@ final class BlockJobStarters {
     }
 
     private static void startBackup(JobManager jobs, BlockGraph g, Args a, BlockNode target, Runnable onClean) {
-        if (a.bool("compress", false)) {
-            throw JobException.generic("Compression is not supported for this drive " + target.nodeName());
-        }
         NodeDirtyBitmap bitmap = backupBitmap(Backup.checkSource(g, a.str("device")), a);
         Backup.start(jobs, g, a.str("job-id", null), a.str("device"), target, a.str("sync"), a.integer("speed", 0),
                 onError(a, "on-source-error"), onError(a, "on-target-error"), a.bool("auto-finalize", true),
-                a.bool("auto-dismiss", true), onClean, bitmap, a.str("bitmap-mode", "on-success").equals("never"));
+                a.bool("auto-dismiss", true), onClean, bitmap, a.str("bitmap-mode", "on-success").equals("never"),
+                a.bool("compress", false));
     }
 }

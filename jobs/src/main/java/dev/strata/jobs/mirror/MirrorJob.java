@@ -85,6 +85,8 @@ public final class MirrorJob extends Job {
     private volatile boolean carrying;
     private volatile boolean stopped;
     private volatile BlockException targetFailure;
+    /** Bytes of the initial dirty set not yet handed to a copy (job thread writes, pipeline reads). */
+    private volatile long bulkLeft;
     private BlockNode.Drained held;
     private CopyPipeline pipeline;
     private MirrorCopy copier;
@@ -189,7 +191,13 @@ public final class MirrorJob extends Job {
         }
         updateLen();
         copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros(), settings.unmap());
-        pipeline = new CopyPipeline(depth, this::copy, b -> { });
+        // Yield to a busy guest (CopyPipeline's fairness) only while copying the initial dirty set:
+        // once that is handed out, what is left is what the guest keeps dirtying, and a copy that
+        // yields to the very writes it must catch up with never reaches READY (QEMU's mirror does
+        // not yield either; write-blocking is the way to spare a busy guest the race).
+        bulkLeft = bitmap.dirtyBytes();
+        pipeline = new CopyPipeline(depth, this::copy, b -> { },
+                () -> bulkLeft > 0 ? BlockBackend.requestsStartedAll() : 0L);
         // only now: before the initial scan a clean granule meant "not looked at yet"
         carrying = settings.writeBlocking();
         while (!isCancelled()) {
@@ -208,6 +216,7 @@ public final class MirrorJob extends Job {
             }
             MirrorBitmap.Run run = bitmap.take(held == null ? chunkFor(bitmap.granularity(), maxIo) : maxIo);
             if (run != null) {
+                bulkLeft -= run.bytes();
                 pipeline.submit(run.offset(), run.bytes());
                 updateLen();
                 if (held == null) {

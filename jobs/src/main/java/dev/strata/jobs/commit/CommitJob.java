@@ -142,6 +142,11 @@ public final class CommitJob extends Job {
         for (BlockNode n = top; n != null && n != base; n = n.backing()) {
             dropped.add(n);
         }
+        // the header rewrite below first writes back the overlay's metadata and syncs the file,
+        // with the guest stopped at the door; doing the bulk of that now, while the guest runs,
+        // leaves the drained section only what the guest wrote in between (0.13-0.16 s of a
+        // stopped guest measured without it, on a busy overlay)
+        overlay.flush();
         try (BlockNode.Drained d = overlay.drain()) {
             String name = backingFile != null ? backingFile : Path.of(base.filename()).toAbsolutePath().normalize().toString();
             overlay.changeBackingFile(name, base.formatName());

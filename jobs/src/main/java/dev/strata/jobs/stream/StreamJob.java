@@ -189,6 +189,9 @@ public final class StreamJob extends Job {
         for (BlockNode n = oldBacking; n != null && n != base; n = n.backing()) {
             dropped.add(n);
         }
+        // as in commit: write the target's metadata back while the guest still runs, so the
+        // drained header rewrite (which syncs the file) has little left to do
+        target.flush();
         try (BlockNode.Drained d = target.drain()) {
             if (base == null) {
                 target.changeBackingFile(null, null);

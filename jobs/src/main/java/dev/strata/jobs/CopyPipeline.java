@@ -15,7 +15,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * retry them after a {@code stop}.
  *
  * <p>Fairness to the guest, for every job: while the guest is doing I/O (see {@link GuestYield})
- * the pipeline runs one copy at a time and rests between copies, so the guest keeps most of the
+ * the pipeline runs fewer copies, and under a guest running flat out one copy at a time with rests
+ * between copies, so the guest keeps most of the
  * CPU; with an idle guest it runs at full depth. A job's {@code speed} limit applies on top.
  *
  * <p>Used by one job thread (submit, await, failures); copies finish on their own threads. State
@@ -77,8 +78,8 @@ public final class CopyPipeline {
     }
 
     /**
-     * @param guestActivity a counter that grows with every guest request (read without locking);
-     *                      a job may narrow it to its own drive's {@code BlockBackend.requestsStarted}
+     * @param guestActivity a count of guest requests started, only ever growing (read without
+     *                      locking); a job may narrow it to its own drive's {@code BlockBackend.requestsStarted}
      */
     public CopyPipeline(int depth, Copy copy, java.util.function.LongConsumer onDone, java.util.function.LongSupplier guestActivity) {
         this(depth, copy, onDone, new GuestYield(guestActivity, GuestYield.BUSY_DEPTH, GuestYield.BUSY_DUTY));
@@ -125,18 +126,18 @@ public final class CopyPipeline {
 
     /**
      * Starts a copy of the chunk once fewer copies than allowed are in flight: {@code depth} with
-     * an idle guest, fewer (and not before the rest after the last copy) while the guest is busy.
+     * an idle guest, fewer while it is busy (and, when it is heavy, not before the rest after the last copy).
      */
     public void submit(long offset, int bytes) {
         lock.lock();
         try {
             while (true) {
                 long now = System.nanoTime();
-                boolean busy = yield.guestBusy(now);
-                if (!busy || now - notBefore >= 0) {
-                    restOwed = false;   // rested enough, or the guest went quiet: the rest lapses
+                GuestYield.Level level = yield.level(now);
+                if (level != GuestYield.Level.HEAVY || now - notBefore >= 0) {
+                    restOwed = false;   // rested enough, or the guest is no longer heavy: the rest lapses
                 }
-                if (inFlight < yield.depth(depth, busy) && !restOwed) {
+                if (inFlight < yield.depth(depth, level) && !restOwed) {
                     break;
                 }
                 long wait = restOwed ? notBefore - now : GuestYield.WINDOW_NANOS;
@@ -179,8 +180,7 @@ public final class CopyPipeline {
                 failures.add(failure);
             }
             long now = System.nanoTime();
-            boolean busy = yield.guestBusy(now);
-            long rest = yield.restAfter(now - started, busy);
+            long rest = yield.restAfter(now - started, yield.level(now));
             if (rest > 0) {
                 notBefore = now + rest;
                 restOwed = true;
@@ -232,7 +232,7 @@ public final class CopyPipeline {
     public record Yielding(int maxInFlight, long busyCopies, long restNanos) {
     }
 
-    /** The most copies ever in flight at once, copies that ended while the guest was busy, and the rests they caused. */
+    /** The most copies ever in flight at once, copies followed by a rest (guest heavy), and those rests in total. */
     public Yielding yielding() {
         lock.lock();
         try {

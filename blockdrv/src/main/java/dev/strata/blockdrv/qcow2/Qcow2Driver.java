@@ -336,6 +336,16 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
 
     @Override
     public void flush() {
+        if (readOnly) {
+            return;
+        }
+        // Sync the data written so far before taking the metadata lock. That fdatasync is the
+        // expensive part of a flush (after a job has written hundreds of MiB it takes a large
+        // fraction of a second); done under the lock, as the ordered write-back below would do it,
+        // it held every guest write out for that long (the stream benchmark's guest stall). Syncing
+        // early only makes data durable sooner, so ordering is untouched, and the barriers under
+        // the lock then have little left to write.
+        host.flush();
         lock.lock();
         try {
             if (closed || readOnly) {

@@ -18,6 +18,10 @@ import java.util.concurrent.TimeUnit;
  */
 final class QemuJobRunner {
 
+    /** How long one QEMU run may take before it is killed (its jobs take seconds here). */
+    private static final long WATCHDOG_SECONDS = 300;
+
+
     private QemuJobRunner() {
     }
 
@@ -40,6 +44,18 @@ final class QemuJobRunner {
                 "-qmp", "unix:" + sock + ",server=on,wait=off",
                 "-drive", "file=" + top + ",if=none,id=drive0,format=qcow2")
                 .redirectErrorStream(true).redirectOutput(workDir.resolve("qemu-bench.log").toFile()).start();
+        // a QEMU that never answers (one run never sent its greeting) must fail the run, not hang
+        // the benchmark: killing it closes the socket, and the read below reports that
+        Thread watchdog = Thread.ofPlatform().daemon().name("qemu-watchdog").start(() -> {
+            try {
+                if (!qemu.waitFor(WATCHDOG_SECONDS, TimeUnit.SECONDS)) {
+                    System.err.println("QEMU did not finish within " + WATCHDOG_SECONDS + " s: killed");
+                    qemu.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                // the run ended normally
+            }
+        });
         try (SocketChannel ch = connect(sock, qemu)) {
             StringBuilder in = new StringBuilder();
             readUntil(ch, in, "\"QMP\"");
@@ -66,6 +82,7 @@ final class QemuJobRunner {
             readUntil(ch, in, "\"return\"");
             return elapsed;
         } finally {
+            watchdog.interrupt();
             // QEMU's exit is not timed; do not let a slow shutdown stall the next run
             if (!qemu.waitFor(5, TimeUnit.SECONDS)) {
                 qemu.destroyForcibly();

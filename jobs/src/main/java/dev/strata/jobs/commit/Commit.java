@@ -131,7 +131,7 @@ public final class Commit {
             }
         };
         MirrorJob job = new MirrorJob(id, JobType.COMMIT, backend, top, base, nodes, 64 << 10,
-                bitmap -> markAllocatedAbove(top, base, bitmap), r.onError(), r.onError(), pivot,
+                dirty -> markAllocatedAbove(top, base, dirty), r.onError(), r.onError(), pivot,
                 r.autoFinalize(), r.autoDismiss());
         try {
             return jobs.start(job, r.speed());
@@ -143,13 +143,13 @@ public final class Commit {
     }
 
     /** Marks dirty what the layers from {@code top} down to (not including) {@code base} hold. */
-    public static void markAllocatedAbove(BlockNode top, BlockNode base, dev.strata.jobs.DirtyBitmap bitmap) {
+    public static void markAllocatedAbove(BlockNode top, BlockNode base, MirrorJob.DirtyRanges dirty) {
         long size = top.size();
         long off = 0;
         while (off < size) {
             Chains.Allocation a = Chains.isAllocatedAbove(top, base, off, size - off);
             if (a.allocated()) {
-                bitmap.markDirty(off, a.bytes());
+                dirty.dirty(off, a.bytes());
             }
             off += a.bytes();
         }

@@ -108,9 +108,9 @@ public final class Mirror {
         jobs.checkNewId(id);
         String mode = sync;
         MirrorJob.InitialDirt dirt = switch (mode) {
-            case "full" -> bitmap -> Commit.markAllocatedAbove(source, null, bitmap);
-            case "top" -> bitmap -> Commit.markAllocatedAbove(source, source.backing(), bitmap);
-            case "none" -> bitmap -> { };
+            case "full" -> dirty -> Commit.markAllocatedAbove(source, null, dirty);
+            case "top" -> dirty -> Commit.markAllocatedAbove(source, source.backing(), dirty);
+            case "none" -> dirty -> { };
             default -> throw JobException.generic("Parameter 'sync' does not accept value '" + mode + "'");
         };
         List<BlockNode> oldChain = new ArrayList<>();

@@ -5,7 +5,6 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
 import dev.strata.jobs.CopyPipeline;
-import dev.strata.jobs.DirtyBitmap;
 import dev.strata.jobs.ErrorAction;
 import dev.strata.jobs.IoOperation;
 import dev.strata.jobs.Job;
@@ -40,9 +39,15 @@ public final class MirrorJob extends Job {
         }
     }
 
-    /** Which ranges are dirty at the start. */
+    /** Which ranges are dirty at the start: {@link #mark} reports each one to {@code dirty}. */
     public interface InitialDirt {
-        void mark(DirtyBitmap bitmap);
+        void mark(DirtyRanges dirty);
+    }
+
+    /** Receives dirty ranges (offset, bytes). */
+    @FunctionalInterface
+    public interface DirtyRanges {
+        void dirty(long offset, long bytes);
     }
 
     /**
@@ -258,13 +263,12 @@ public final class MirrorJob extends Job {
      * source has nothing, then marks the rest); false when cancelled meanwhile.
      */
     private boolean initialDirt() {
-        DirtyBitmap first = new DirtyBitmap(source.size(), bitmap.granularity());
         if (settings.zeroTarget()) {
             long size = source.size();
             for (long off = 0; off < size; ) {
                 Chains.Allocation a = Chains.isAllocatedAbove(source, null, off, Math.min(ZERO_STEP, size - off));
                 if (a.allocated()) {
-                    first.markDirty(off, a.bytes());
+                    bitmap.markDirty(off, a.bytes());
                 } else {
                     target.writeZeroes(off, a.bytes(), settings.unmap());
                 }
@@ -275,10 +279,7 @@ public final class MirrorJob extends Job {
                 }
             }
         } else {
-            initial.mark(first);
-        }
-        for (DirtyBitmap.Run r = first.take(Integer.MAX_VALUE); r != null; r = first.take(Integer.MAX_VALUE)) {
-            bitmap.markDirty(r.offset(), r.bytes());
+            initial.mark(bitmap::markDirty);
         }
         return true;
     }

@@ -45,7 +45,7 @@ class SvgReportBrowserTest {
         for (int y = 0; y < img.getHeight(); y++) {
             for (int x = 0; x < img.getWidth(); x++) {
                 int rgb = img.getRGB(x, y) & 0xffffff;
-                if (near(rgb, 0x2a6fdb)) {
+                if (near(rgb, 0x2a6fdb) || blueBlend(rgb)) {
                     iopsBlue++;
                 } else if (near(rgb, 0xe4f5ec)) {
                     jobGreen++;
@@ -57,6 +57,18 @@ class SvgReportBrowserTest {
         assertTrue(iopsBlue > 50, "the IOPS line is not drawn (" + iopsBlue + " px)");
         assertTrue(jobGreen > 200, "job bars are not drawn (" + jobGreen + " px)");
         assertTrue(chainTop > 200, "the active image box is not drawn (" + chainTop + " px)");
+    }
+
+    /**
+     * An anti-aliased pixel of the IOPS line: its blue blended with the white background keeps
+     * blue well above red. Exact-colour pixels alone vary with the renderer (42 to well over 50
+     * for the same SVG), so edge pixels count too; nothing else in the report is blue.
+     */
+    private static boolean blueBlend(int rgb) {
+        int r = (rgb >> 16) & 0xff;
+        int g = (rgb >> 8) & 0xff;
+        int b = rgb & 0xff;
+        return b - r > 60 && b > g;
     }
 
     private static boolean near(int rgb, int want) {

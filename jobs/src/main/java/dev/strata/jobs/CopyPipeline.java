@@ -71,6 +71,8 @@ public final class CopyPipeline {
     private boolean restOwed;
     private long restNanos;
     private long busyCopies;
+    /** Set once, before the first copy, by {@link #writeBackEarly}; null when the job does not ask. */
+    private volatile EarlyWriteback writeback;
 
     /** A pipeline that yields to the guest of the whole process (every drive's requests). */
     public CopyPipeline(int depth, Copy copy, java.util.function.LongConsumer onDone) {
@@ -125,6 +127,15 @@ public final class CopyPipeline {
     }
 
     /**
+     * Has the host start writing what the copies put into {@code written} to disk every
+     * {@link EarlyWriteback#INTERVAL} bytes, so the job's final flush has little left to do.
+     * Call before the first {@link #submit}.
+     */
+    public void writeBackEarly(dev.strata.blockdrv.BlockNode written) {
+        writeback = new EarlyWriteback(written, EarlyWriteback.INTERVAL);
+    }
+
+    /**
      * Starts a copy of the chunk once fewer copies than allowed are in flight: {@code depth} with
      * an idle guest, fewer while it is busy (and, when it is heavy, not before the rest after the last copy).
      */
@@ -173,6 +184,10 @@ public final class CopyPipeline {
         }
         if (failure == null) {
             onDone.accept(bytes);
+            EarlyWriteback wb = writeback;
+            if (wb != null) {
+                wb.written(bytes);
+            }
         }
         lock.lock();
         try {

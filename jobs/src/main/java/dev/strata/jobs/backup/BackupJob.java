@@ -152,6 +152,7 @@ public final class BackupJob extends Job {
             throw BlockException.invalid("Source and target image have different sizes");
         }
         pipeline = new CopyPipeline(DEPTH, this::copyRun, b -> { });
+        pipeline.writeBackEarly(target);
         Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
         int cluster = 0;
         int clusters = (int) ((source.size() + CLUSTER - 1) / CLUSTER);

@@ -67,6 +67,7 @@ public final class CommitJob extends Job {
             throw BlockException.invalid("Top and base image sizes differ: base is smaller than top");
         }
         pipeline = new CopyPipeline(DEPTH, this::copy, this::addProgress);
+        pipeline.writeBackEarly(base);
         long offset = 0;
         BlockException ignored = null;
         java.util.ArrayDeque<CopyPipeline.Failure> retry = new java.util.ArrayDeque<>();

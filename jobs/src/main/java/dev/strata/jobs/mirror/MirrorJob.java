@@ -203,6 +203,7 @@ public final class MirrorJob extends Job {
         bulkLeft = bitmap.dirtyBytes();
         pipeline = new CopyPipeline(depth, this::copy, b -> { },
                 () -> bulkLeft > 0 ? BlockBackend.requestsStartedAll() : 0L);
+        pipeline.writeBackEarly(target);
         // only now: before the initial scan a clean granule meant "not looked at yet"
         carrying = settings.writeBlocking();
         while (!isCancelled()) {

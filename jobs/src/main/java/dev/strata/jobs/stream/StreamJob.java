@@ -82,6 +82,7 @@ public final class StreamJob extends Job {
         }
         long len = len();
         pipeline = new CopyPipeline(DEPTH, target::copyOnRead, this::addProgress);
+        pipeline.writeBackEarly(target);
         Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
         BlockException ignored = null;
         long offset = 0;

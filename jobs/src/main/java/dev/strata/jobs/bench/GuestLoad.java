@@ -34,6 +34,8 @@ final class GuestLoad {
     private final int depth;
     private final long iops;
     private final int readPercent;
+    /** Bytes from the start of the disk the load touches (its working set); the whole disk when 0. */
+    private final long span;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final List<Thread> threads = new ArrayList<>();
     /** Requests each worker has completed (its own slot, written after every request). */
@@ -48,6 +50,12 @@ final class GuestLoad {
 
     /** @param iops requests per second over all threads, 0 for as fast as the drive goes */
     GuestLoad(BlockBackend drive, int depth, long iops, int readPercent) {
+        this(drive, depth, iops, readPercent, 0);
+    }
+
+    /** @param span bytes from the start of the disk the load keeps to, 0 for the whole disk */
+    GuestLoad(BlockBackend drive, int depth, long iops, int readPercent, long span) {
+        this.span = span;
         this.drive = drive;
         this.depth = depth;
         this.iops = iops;
@@ -83,7 +91,7 @@ final class GuestLoad {
         Random rnd = new Random(me);
         ByteBuffer buf = ByteBuffer.allocate(4096);
         long[] lat = new long[1 << 14];
-        long blocks = drive.size() / 4096;
+        long blocks = (span > 0 ? Math.min(span, drive.size()) : drive.size()) / 4096;
         long interval = iops > 0 ? 1_000_000_000L * depth / iops : 0;
         // threads start spread over one interval, so the drive sees a steady stream, not bursts
         long due = System.nanoTime() + interval * me / depth;

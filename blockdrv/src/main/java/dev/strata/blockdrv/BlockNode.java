@@ -35,35 +35,6 @@ public final class BlockNode {
         void drainEnd(BlockNode node);
     }
 
-    /**
-     * Told about every write, write-zeroes and discard made through this node (not copy-on-read,
-     * which does not change what a reader sees). {@code beforeWrite} runs before the request is
-     * tracked, so it may read and copy the old data of the range (backup's copy-before-write)
-     * without deadlocking against it; {@code afterWrite} runs once the request is done, whether it
-     * succeeded or not (mirror's dirty bitmap). Both run on the writer's thread.
-     *
-     * <p>Between the two, after a successful write or write-zeroes and before the writer sees its
-     * request complete, {@code written} / {@code zeroed} run (outside the node's request
-     * tracking), so a notifier can finish work with the new data first: mirror's write-blocking
-     * mode copies it to the target there. They are not called for discards or failed requests.
-     * A notifier added while a request is under way may see {@code afterWrite} without the others.
-     */
-    public interface WriteNotifier {
-        default void beforeWrite(BlockNode node, long offset, long bytes) {
-        }
-
-        /** A write succeeded; {@code data} is a read-only view of exactly the bytes written. */
-        default void written(BlockNode node, long offset, ByteBuffer data) {
-        }
-
-        /** A write-zeroes succeeded: the range now reads as zeros. */
-        default void zeroed(BlockNode node, long offset, long bytes, boolean mayUnmap) {
-        }
-
-        default void afterWrite(BlockNode node, long offset, long bytes) {
-        }
-    }
-
     BlockNode(String nodeName, boolean autoNamed, boolean readOnly) {
         this.nodeName = nodeName;
         this.autoNamed = autoNamed;
@@ -481,42 +452,17 @@ public final class BlockNode {
     // ---- helpers -----------------------------------------------------------------------------
 
     private boolean aligned(long offset, long len) {
-        int a = driver.requestAlignment();
-        return a <= 1 || (offset % a == 0 && len % a == 0);
+        return AlignedIo.aligned(driver, offset, len);
     }
 
     /** Read with head/tail padding to the driver's alignment. Caller holds a tracked request. */
     private void alignedRead(long offset, ByteBuffer dst) {
-        int len = dst.remaining();
-        if (aligned(offset, len)) {
-            driver.read(offset, dst);
-            return;
-        }
-        int a = driver.requestAlignment();
-        long start = Math.floorDiv(offset, a) * a;
-        long end = Math.floorDiv(offset + len + a - 1, a) * a;
-        ByteBuffer bounce = ByteBuffer.allocate((int) (end - start));
-        driver.read(start, bounce);
-        bounce.position((int) (offset - start)).limit((int) (offset - start) + len);
-        dst.put(bounce);
+        AlignedIo.read(driver, offset, dst);
     }
 
     /** Write with read-modify-write of partial head/tail blocks. Caller holds a tracked (serialising when padded) request. */
     private void alignedWrite(long offset, ByteBuffer src) {
-        int len = src.remaining();
-        if (aligned(offset, len)) {
-            driver.write(offset, src);
-            return;
-        }
-        int a = driver.requestAlignment();
-        long start = Math.floorDiv(offset, a) * a;
-        long end = Math.min(Math.floorDiv(offset + len + a - 1, a) * a, Math.max(size(), offset + len));
-        ByteBuffer bounce = ByteBuffer.allocate((int) (end - start));
-        driver.read(start, bounce);
-        bounce.clear().position((int) (offset - start));
-        bounce.put(src);
-        bounce.clear();
-        driver.write(start, bounce);
+        AlignedIo.write(driver, size(), offset, src);
     }
 
     private void checkBounds(long offset, long len) {

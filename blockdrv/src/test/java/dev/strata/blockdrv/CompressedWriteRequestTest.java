@@ -75,7 +75,7 @@ class CompressedWriteRequestTest {
         Compressing d = new Compressing();
         BlockNode n = node(d, false);
         List<Long> notified = new ArrayList<>();
-        n.addWriteNotifier(new BlockNode.WriteNotifier() {
+        n.addWriteNotifier(new WriteNotifier() {
             @Override
             public void written(BlockNode node, long offset, ByteBuffer data) {
                 notified.add(-(long) data.remaining());

@@ -15,7 +15,7 @@ class WriteNotifierTest {
         BlockGraph g = new BlockGraph();
         BlockNode n = g.open(BlockOptions.of(Map.of("driver", "null-co", "size", "1M")));
         List<String> seen = new ArrayList<>();
-        BlockNode.WriteNotifier w = new BlockNode.WriteNotifier() {
+        WriteNotifier w = new WriteNotifier() {
             @Override
             public void beforeWrite(BlockNode node, long offset, long bytes) {
                 seen.add("before " + offset + "+" + bytes + " inflight=" + node.inFlightRequests());

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** The hooks between a successful write and its completion (mirror's write-blocking mode). */
 class WrittenNotifierTest {
 
-    private static final class Recorder implements BlockNode.WriteNotifier {
+    private static final class Recorder implements WriteNotifier {
         final List<String> seen = new ArrayList<>();
 
         @Override

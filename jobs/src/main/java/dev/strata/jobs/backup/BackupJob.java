@@ -2,6 +2,7 @@ package dev.strata.jobs.backup;
 
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.WriteNotifier;
 import dev.strata.jobs.ChainExtent;
 import dev.strata.jobs.CopyPipeline;
 import dev.strata.jobs.ErrorAction;
@@ -61,7 +62,7 @@ public final class BackupJob extends Job {
     private volatile boolean compress;
     private volatile BitSet taken;
     private boolean keepOnSuccess;
-    private final BlockNode.WriteNotifier notifier = new BlockNode.WriteNotifier() {
+    private final WriteNotifier notifier = new WriteNotifier() {
         @Override
         public void beforeWrite(BlockNode node, long offset, long bytes) {
             copyBeforeWrite(offset, bytes);

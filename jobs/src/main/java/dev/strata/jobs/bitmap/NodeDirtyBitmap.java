@@ -1,6 +1,7 @@
 package dev.strata.jobs.bitmap;
 
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.WriteNotifier;
 import java.util.BitSet;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -22,7 +23,7 @@ public final class NodeDirtyBitmap {
     private final ReentrantLock lock = new ReentrantLock();
     private final BitSet bits = new BitSet();
     private boolean busy;
-    private final BlockNode.WriteNotifier notifier = new BlockNode.WriteNotifier() {
+    private final WriteNotifier notifier = new WriteNotifier() {
         @Override
         public void afterWrite(BlockNode n, long offset, long bytes) {
             mark(offset, bytes);

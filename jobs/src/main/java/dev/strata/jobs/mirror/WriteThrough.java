@@ -2,6 +2,7 @@ package dev.strata.jobs.mirror;
 
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.WriteNotifier;
 import java.nio.ByteBuffer;
 
 /**
@@ -19,7 +20,7 @@ import java.nio.ByteBuffer;
  * because {@code beforeWrite}, {@code written} and {@code afterWrite} of one request run on the
  * writer's thread in that order; everything shared is in the {@link MirrorBitmap}.
  */
-final class WriteThrough implements BlockNode.WriteNotifier {
+final class WriteThrough implements WriteNotifier {
 
     /** What the notifier needs from its job. */
     interface Owner {

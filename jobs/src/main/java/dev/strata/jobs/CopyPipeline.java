@@ -151,7 +151,7 @@ public final class CopyPipeline {
                 if (inFlight < yield.depth(depth, level) && !restOwed) {
                     break;
                 }
-                long wait = restOwed ? notBefore - now : GuestYield.WINDOW_NANOS;
+                long wait = restOwed ? notBefore - now : yield.recheckNanos(now);
                 // wake at least once a window to notice that a busy guest went quiet
                 done.awaitNanos(Math.min(wait, GuestYield.WINDOW_NANOS));
             }

@@ -88,6 +88,26 @@ class CopyPipelineFairnessTest {
     }
 
     @Test
+    void aSilentGuestIsJudgedIdleAfterTheShortProbeNotAfterAWholeWindow() {
+        AtomicLong guest = new AtomicLong();
+        GuestYield y = new GuestYield(guest::get, 1, 0.5);
+        long t = System.nanoTime();
+        assertEquals(GuestYield.Level.HEAVY, y.level(t), "one copy at a time while probing");
+        assertEquals(0, y.restAfter(1_000_000, GuestYield.Level.HEAVY), "no rests while probing");
+        assertTrue(y.recheckNanos(t) <= GuestYield.PROBE_NANOS, "a held-back copy looks again when the probe ends");
+        assertTrue(GuestYield.PROBE_NANOS < GuestYield.WINDOW_NANOS);
+        assertEquals(GuestYield.Level.IDLE, y.level(t + GuestYield.PROBE_NANOS + 1));
+        assertEquals(GuestYield.WINDOW_NANOS, y.recheckNanos(t + GuestYield.PROBE_NANOS + 1));
+
+        // a guest that starts a request during the probe keeps the pipeline heavy, rests included
+        GuestYield z = new GuestYield(guest::get, 1, 0.5);
+        guest.incrementAndGet();
+        long u = System.nanoTime();
+        assertEquals(GuestYield.Level.HEAVY, z.level(u + GuestYield.PROBE_NANOS + 1));
+        assertEquals(1_000_000, z.restAfter(1_000_000, GuestYield.Level.HEAVY));
+    }
+
+    @Test
     void theLevelFollowsTheGuestsRateStartingHeavy() {
         AtomicLong guest = new AtomicLong();
         GuestYield y = new GuestYield(guest::get, 1, 0.5);

@@ -241,6 +241,10 @@ public final class MirrorJob extends Job {
             }
             if (completeRequested() || cancelRequested()) {
                 if (held == null) {
+                    // sync what is copied while the guest still runs: the flushes below happen
+                    // with the guest stopped at the door, and then have only the last writes left
+                    source.flush();
+                    target.flush();
                     // stop the guest at the door, then copy what it wrote since the last look
                     held = backend.drain();
                     continue;

@@ -242,9 +242,14 @@ public final class MirrorJob extends Job {
             if (completeRequested() || cancelRequested()) {
                 if (held == null) {
                     // sync what is copied while the guest still runs: the flushes below happen
-                    // with the guest stopped at the door, and then have only the last writes left
-                    source.flush();
-                    target.flush();
+                    // with the guest stopped at the door, and then have only the last writes left.
+                    // Only an optimisation: a failure here is met again, and handled, below.
+                    try {
+                        source.flush();
+                        target.flush();
+                    } catch (BlockException e) {
+                        // see above
+                    }
                     // stop the guest at the door, then copy what it wrote since the last look
                     held = backend.drain();
                     continue;

@@ -71,7 +71,7 @@ public final class CopyPipeline {
     private boolean restOwed;
     private long restNanos;
     private long busyCopies;
-    /** Set once, before the first copy, by {@link #writeBackEarly}; null when the job does not ask. */
+    /** Set by {@link #writeBackEarly} (before the first copy, or null to stop); null when the job does not ask. */
     private volatile EarlyWriteback writeback;
 
     /** A pipeline that yields to the guest of the whole process (every drive's requests). */
@@ -129,10 +129,11 @@ public final class CopyPipeline {
     /**
      * Has the host start writing what the copies put into {@code written} to disk every
      * {@link EarlyWriteback#INTERVAL} bytes, so the job's final flush has little left to do.
-     * Call before the first {@link #submit}.
+     * Call before the first {@link #submit}; {@code null} turns it off again (copies already done
+     * may still start one last sync).
      */
     public void writeBackEarly(dev.strata.blockdrv.BlockNode written) {
-        writeback = new EarlyWriteback(written, EarlyWriteback.INTERVAL);
+        writeback = written == null ? null : new EarlyWriteback(written, EarlyWriteback.INTERVAL);
     }
 
     /**

@@ -237,6 +237,10 @@ public final class MirrorJob extends Job {
             updateLen();
             if (!ready) {
                 ready = true;
+                // from here on the copies only follow the guest's writes, for as long as the job
+                // stays READY: syncing those every 32 MiB would send the target a stream of cache
+                // flushes QEMU never sends; the completion flush (before the guest is held) does it once
+                pipeline.writeBackEarly(null);
                 transitionToReady();
             }
             if (completeRequested() || cancelRequested()) {

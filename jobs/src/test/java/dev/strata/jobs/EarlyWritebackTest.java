@@ -41,15 +41,18 @@ class EarlyWritebackTest {
     @Test
     void aSecondSyncWaitsForTheFirstAndCopiesNeverWait() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch firstStarted = new CountDownLatch(1);
         AtomicInteger syncs = new AtomicInteger();
         doAnswer(inv -> {
             syncs.incrementAndGet();
+            firstStarted.countDown();
             release.await(5, TimeUnit.SECONDS);
             return null;
         }).when(file).flush();
         EarlyWriteback wb = new EarlyWriteback(image, 100);
         wb.written(100);
-        verify(file, timeout(5000)).flush();
+        // the sync thread is inside flush (a verify could see the call before the answer ran)
+        assertTrue(firstStarted.await(5, TimeUnit.SECONDS), "the first sync never started");
         long t0 = System.nanoTime();
         for (int i = 0; i < 50; i++) {
             wb.written(100);   // a sync is running: no second one, and the caller is not held

@@ -90,19 +90,22 @@ class CopyPipelineFairnessTest {
     @Test
     void aSilentGuestIsJudgedIdleAfterTheShortProbeNotAfterAWholeWindow() {
         AtomicLong guest = new AtomicLong();
-        GuestYield y = new GuestYield(guest::get, 1, 0.5);
+        // times read before the constructor reads its own clock, so a descheduled test thread
+        // cannot make "now" look later than meant; 10 ms of slack past the probe, still inside the window
         long t = System.nanoTime();
+        GuestYield y = new GuestYield(guest::get, 1, 0.5);
+        long afterProbe = t + GuestYield.PROBE_NANOS + 10_000_000L;
+        assertTrue(afterProbe - t < GuestYield.WINDOW_NANOS);
         assertEquals(GuestYield.Level.HEAVY, y.level(t), "one copy at a time while probing");
         assertEquals(0, y.restAfter(1_000_000, GuestYield.Level.HEAVY), "no rests while probing");
-        assertTrue(y.recheckNanos(t) <= GuestYield.PROBE_NANOS, "a held-back copy looks again when the probe ends");
-        assertTrue(GuestYield.PROBE_NANOS < GuestYield.WINDOW_NANOS);
-        assertEquals(GuestYield.Level.IDLE, y.level(t + GuestYield.PROBE_NANOS + 1));
-        assertEquals(GuestYield.WINDOW_NANOS, y.recheckNanos(t + GuestYield.PROBE_NANOS + 1));
+        assertTrue(y.recheckNanos(System.nanoTime()) <= GuestYield.PROBE_NANOS, "a held-back copy looks again when the probe ends");
+        assertEquals(GuestYield.Level.IDLE, y.level(afterProbe), "idle before a whole window has passed");
+        assertEquals(GuestYield.WINDOW_NANOS, y.recheckNanos(afterProbe));
 
         // a guest that starts a request during the probe keeps the pipeline heavy, rests included
+        long u = System.nanoTime();
         GuestYield z = new GuestYield(guest::get, 1, 0.5);
         guest.incrementAndGet();
-        long u = System.nanoTime();
         assertEquals(GuestYield.Level.HEAVY, z.level(u + GuestYield.PROBE_NANOS + 1));
         assertEquals(1_000_000, z.restAfter(1_000_000, GuestYield.Level.HEAVY));
     }

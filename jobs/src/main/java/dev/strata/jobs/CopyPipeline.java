@@ -133,7 +133,7 @@ public final class CopyPipeline {
      * may still start one last sync).
      */
     public void writeBackEarly(dev.strata.blockdrv.BlockNode written) {
-        writeback = written == null ? null : new EarlyWriteback(written, EarlyWriteback.INTERVAL);
+        writeback = written == null ? null : new EarlyWriteback(written, EarlyWriteback.INTERVAL, COPIERS);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.strata.jobs;
 
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -28,17 +29,22 @@ final class EarlyWriteback {
 
     private final BlockNode dataFile;
     private final long interval;
+    private final Executor syncer;
     private final AtomicLong sinceSync = new AtomicLong();
     private final AtomicBoolean syncing = new AtomicBoolean();
 
-    /** @param written the node the job writes; its bottom protocol node (the host file) is synced */
-    EarlyWriteback(BlockNode written, long interval) {
+    /**
+     * @param written the node the job writes; its bottom protocol node (the host file) is synced
+     * @param syncer  runs the syncs, off the copy threads (the pipeline's copy pool)
+     */
+    EarlyWriteback(BlockNode written, long interval, Executor syncer) {
         BlockNode n = written;
         while (n.file() != null) {
             n = n.file();
         }
         this.dataFile = n;
         this.interval = interval;
+        this.syncer = syncer;
     }
 
     /** Counts {@code bytes} more written and starts a sync when an interval's worth is pending. */
@@ -47,7 +53,7 @@ final class EarlyWriteback {
             return;
         }
         sinceSync.set(0);
-        Thread.ofPlatform().daemon().name("job-writeback").start(this::sync);
+        syncer.execute(this::sync);
     }
 
     private void sync() {

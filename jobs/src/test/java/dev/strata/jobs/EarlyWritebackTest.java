@@ -23,6 +23,8 @@ class EarlyWritebackTest {
     /** A format node over a host-file node: the sync must reach the file, not the format layer. */
     private final BlockNode file = mock(BlockNode.class);
     private final BlockNode image = mock(BlockNode.class);
+    /** A thread per sync, as the pipeline's pool gives one. */
+    private static final java.util.concurrent.Executor SYNCER = r -> Thread.ofPlatform().daemon().start(r);
 
     EarlyWritebackTest() {
         when(image.file()).thenReturn(file);
@@ -30,7 +32,7 @@ class EarlyWritebackTest {
 
     @Test
     void syncsTheHostFileOncePerInterval() {
-        EarlyWriteback wb = new EarlyWriteback(image, 1000);
+        EarlyWriteback wb = new EarlyWriteback(image, 1000, SYNCER);
         wb.written(600);
         verify(file, never()).flush();
         wb.written(600);
@@ -49,7 +51,7 @@ class EarlyWritebackTest {
             release.await(5, TimeUnit.SECONDS);
             return null;
         }).when(file).flush();
-        EarlyWriteback wb = new EarlyWriteback(image, 100);
+        EarlyWriteback wb = new EarlyWriteback(image, 100, SYNCER);
         wb.written(100);
         // the sync thread is inside flush (a verify could see the call before the answer ran)
         assertTrue(firstStarted.await(5, TimeUnit.SECONDS), "the first sync never started");
@@ -72,7 +74,7 @@ class EarlyWritebackTest {
     @Test
     void aFailedSyncIsLeftToTheJobsFinalFlush() {
         doThrow(new BlockException(BlockException.Kind.IO, "Input/output error")).doNothing().when(file).flush();
-        EarlyWriteback wb = new EarlyWriteback(image, 10);
+        EarlyWriteback wb = new EarlyWriteback(image, 10, SYNCER);
         wb.written(10);
         verify(file, timeout(5000)).flush();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -85,7 +87,7 @@ class EarlyWritebackTest {
 
     @Test
     void intervalZeroTurnsItOff() throws Exception {
-        EarlyWriteback wb = new EarlyWriteback(image, 0);
+        EarlyWriteback wb = new EarlyWriteback(image, 0, SYNCER);
         wb.written(1L << 40);
         Thread.sleep(50);
         verify(file, never()).flush();

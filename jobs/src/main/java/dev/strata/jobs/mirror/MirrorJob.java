@@ -249,8 +249,7 @@ public final class MirrorJob extends Job {
                     // with the guest stopped at the door, and then have only the last writes left.
                     // Only an optimisation: a failure here is met again, and handled, below.
                     try {
-                        source.flush();
-                        target.flush();
+                        flushBoth();
                     } catch (BlockException e) {
                         // see above
                     }
@@ -260,8 +259,7 @@ public final class MirrorJob extends Job {
                 }
                 pipeline.awaitIdle();
                 if (bitmap.isClean() && !pipeline.hasFailures() && targetFailure == null) {
-                    source.flush();
-                    target.flush();
+                    flushBoth();
                     return;
                 }
                 continue;
@@ -270,6 +268,11 @@ public final class MirrorJob extends Job {
             sleep(TimeUnit.MILLISECONDS.toNanos(20));
         }
         pipeline.awaitIdle();
+    }
+
+    private void flushBoth() {
+        source.flush();
+        target.flush();
     }
 
     /**

@@ -15,10 +15,18 @@ import java.util.regex.Pattern;
  * with QEMU's checks and messages, and the end-of-job sequence (waiting, pending, finalize,
  * concluded, dismissed) with its events.
  *
- * <p>Thread safety: one {@code lock} (QEMU's job mutex) guards every job's state and the list;
- * {@code changed} is signalled on every state change, kick, pause and resume. Events are sent to
- * listeners while the lock is held so that they arrive in order. Verbs may be called from any
- * thread; job bodies run on their own virtual threads.
+ * <p>The end of a job is one hand-off step, as in QEMU where the event, the op blocker release,
+ * the dismissal and the graph change all happen in one main-loop step: the job's graph changes
+ * ({@link Job#prepare}, {@link Job#abort}, {@link Job#clean}) are done first, then, under the
+ * lock, its events are held back while the job concludes, is dismissed and lets go of its nodes,
+ * and only then go out. So a client that has BLOCK_JOB_COMPLETED (or CANCELLED, or
+ * JOB_STATUS_CHANGE concluded/null) can no longer see the job, its blockers or the graph before
+ * the change, whichever monitor it asks next.
+ *
+ * <p>Thread safety: one {@code lock} (QEMU's job mutex) guards every job's state, the list and
+ * {@code heldEvents}; {@code changed} is signalled on every state change, kick, pause and resume.
+ * Events are sent to listeners while the lock is held so that they arrive in order. Verbs may be
+ * called from any thread; job bodies run on their own threads.
  */
 public final class JobManager {
 
@@ -28,6 +36,8 @@ public final class JobManager {
     final Condition changed = lock.newCondition();
     private final List<Job> jobs = new ArrayList<>();
     private final List<JobEventListener> listeners = new CopyOnWriteArrayList<>();
+    /** Events of a hand-off step in progress, sent when the step is done; null outside one. */
+    private List<Consumer<JobEventListener>> heldEvents;
 
     public void addListener(JobEventListener listener) {
         listeners.add(listener);
@@ -38,6 +48,14 @@ public final class JobManager {
     }
 
     void emit(Consumer<JobEventListener> event) {
+        if (heldEvents != null) {
+            heldEvents.add(event);
+            return;
+        }
+        deliver(event);
+    }
+
+    private void deliver(Consumer<JobEventListener> event) {
         for (JobEventListener l : listeners) {
             try {
                 event.accept(l);
@@ -226,7 +244,7 @@ public final class JobManager {
         lock.lock();
         try {
             JobTables.checkVerb(job.id(), job.status, JobVerb.DISMISS);
-            dismissLocked(job);
+            handOff(() -> dismissLocked(job));
         } finally {
             lock.unlock();
         }
@@ -239,7 +257,7 @@ public final class JobManager {
                 lock.lock();
                 try {
                     if (j.status == JobStatus.CONCLUDED) {
-                        dismissLocked(j);
+                        handOff(() -> dismissLocked(j));
                         continue;
                     }
                 } finally {
@@ -316,9 +334,11 @@ public final class JobManager {
         runQuietly(job::clean);
         lock.lock();
         try {
-            BlockJobEvent e = job.event();
-            emit(l -> l.blockJobCompleted(e, null));
-            concludeLocked(job);
+            handOff(() -> {
+                BlockJobEvent e = job.event();
+                emit(l -> l.blockJobCompleted(e, null));
+                concludeLocked(job);
+            });
         } finally {
             lock.unlock();
         }
@@ -340,16 +360,33 @@ public final class JobManager {
         runQuietly(job::clean);
         lock.lock();
         try {
-            BlockJobEvent e = job.event();
-            if (job.forceCancelled()) {
-                emit(l -> l.blockJobCancelled(e));
-            } else {
-                String err = job.error();
-                emit(l -> l.blockJobCompleted(e, err));
-            }
-            concludeLocked(job);
+            handOff(() -> {
+                BlockJobEvent e = job.event();
+                if (job.forceCancelled()) {
+                    emit(l -> l.blockJobCancelled(e));
+                } else {
+                    String err = job.error();
+                    emit(l -> l.blockJobCompleted(e, err));
+                }
+                concludeLocked(job);
+            });
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code step} (with the lock held) as one hand-off: the events it emits reach the
+     * listeners only after all of it is done, in the order emitted.
+     */
+    private void handOff(Runnable step) {
+        List<Consumer<JobEventListener>> held = new ArrayList<>();
+        heldEvents = held;
+        try {
+            step.run();
+        } finally {
+            heldEvents = null;
+            held.forEach(this::deliver);
         }
     }
 

@@ -32,6 +32,19 @@ public final class JobNodes {
         return b != null ? b.name() : "";
     }
 
+    /**
+     * QEMU's {@code bdrv_is_root_node}: no other node uses {@code node} as a child (backing or
+     * file); drives may. A {@code -blockdev} node that no device uses is a root node too.
+     */
+    public static boolean isRoot(BlockGraph graph, BlockNode node) {
+        for (BlockNode n : graph.nodesNewestFirst()) {
+            if (n != node && (n.backing() == node || n.file() == node)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Fails with {@code Node '<name>' is busy: <reason>} when {@code node} is used by a job. */
     public static void checkNotBusy(BlockGraph graph, BlockNode node) {
         String why = node.blocker();

@@ -13,12 +13,19 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The guest's ATA driver for an {@link IdeDisk}: IDENTIFY at probe time, then READ/WRITE DMA
+ * The guest's ATA driver for an {@link IdeDisk}: IDENTIFY on first need, then READ/WRITE DMA
  * (28-bit commands where they reach, EXT beyond) through a PRD table in guest memory, and FLUSH
  * CACHE EXT. One command at a time, as the channel allows: concurrent callers queue on the channel
  * lock, so {@link #maxInFlight()} is 1.
  *
- * <p>Thread safety: any guest thread. {@code commandLock} is held for a whole command (PRD table set-up,
+ * <p>Attaching issues no command: a guest's driver probes its disks when the guest runs, so a
+ * machine started paused ({@code -S}) assembles and serves its monitors before the first
+ * command. IDENTIFY runs the first time the disk's size, model or serial is asked for (a
+ * workload or verifier starting, which happens only once the guest runs); it waits for the
+ * vCPUs like every other command.
+ *
+ * <p>Thread safety: any guest thread. {@code identity} is guarded by {@code identifyLock}.
+ * {@code commandLock} is held for a whole command (PRD table set-up,
  * issue, wait): it must not be released while the disk is still reading the PRD table, which is
  * why it is not the lock the interrupt condition waits on. {@code irqLock} guards {@code irqPending}.
  */
@@ -37,30 +44,43 @@ public final class AtaDriver implements GuestDisk {
     private final ReentrantLock irqLock = new ReentrantLock();
     private final Condition irq = irqLock.newCondition();
     private boolean irqPending;
-    private final long sectors;
-    private final String model;
-    private final String serial;
+    private final ReentrantLock identifyLock = new ReentrantLock();
+    private Identity identity;
     private volatile boolean closed;
 
-    /** Connects to {@code disk}'s interrupt line and identifies it. */
+    /** What IDENTIFY DEVICE told the driver. */
+    private record Identity(long sectors, String model, String serial) {
+    }
+
+    /** Connects to {@code disk}'s interrupt line; issues nothing until the guest needs the disk. */
     public AtaDriver(IdeDisk disk, GuestAllocator alloc, VmRunState vm) {
         this.disk = disk;
         this.mem = alloc.memory();
         this.vm = vm;
         this.prdTable = alloc.allocate(PRD_ENTRIES * AtaSpec.PRD_SIZE, 65536).address();
         disk.connect(this::raise);
-        byte[] id = new byte[AtaSpec.SECTOR_SIZE];
-        if (command(AtaCommand.simple(AtaSpec.CMD_IDENTIFY)) != IoResult.OK || !disk.readPio(id)) {
-            throw new IllegalStateException(disk.driveId() + ": IDENTIFY DEVICE failed");
+    }
+
+    /** IDENTIFY DEVICE, once; waits for the guest to run. */
+    private Identity identity() {
+        identifyLock.lock();
+        try {
+            if (identity == null) {
+                byte[] id = new byte[AtaSpec.SECTOR_SIZE];
+                if (command(AtaCommand.simple(AtaSpec.CMD_IDENTIFY)) != IoResult.OK || !disk.readPio(id)) {
+                    throw new IllegalStateException(disk.driveId() + ": IDENTIFY DEVICE failed");
+                }
+                ByteBuffer w = ByteBuffer.wrap(id).order(ByteOrder.LITTLE_ENDIAN);
+                long lba48 = 0;
+                for (int i = 3; i >= 0; i--) {
+                    lba48 = (lba48 << 16) | (w.getShort((100 + i) * 2) & 0xffff);
+                }
+                identity = new Identity(lba48, ataString(id, 27, 40), ataString(id, 10, 20));
+            }
+            return identity;
+        } finally {
+            identifyLock.unlock();
         }
-        ByteBuffer w = ByteBuffer.wrap(id).order(ByteOrder.LITTLE_ENDIAN);
-        long lba48 = 0;
-        for (int i = 3; i >= 0; i--) {
-            lba48 = (lba48 << 16) | (w.getShort((100 + i) * 2) & 0xffff);
-        }
-        this.sectors = lba48;
-        this.model = ataString(id, 27, 40);
-        this.serial = ataString(id, 10, 20);
     }
 
     private static String ataString(byte[] id, int word, int len) {
@@ -83,12 +103,12 @@ public final class AtaDriver implements GuestDisk {
 
     /** The model string from IDENTIFY (QEMU's {@code QEMU HARDDISK}). */
     public String model() {
-        return model;
+        return identity().model();
     }
 
     /** The serial number from IDENTIFY. */
     public String serial() {
-        return serial;
+        return identity().serial();
     }
 
     @Override
@@ -98,7 +118,7 @@ public final class AtaDriver implements GuestDisk {
 
     @Override
     public long capacity() {
-        return sectors * AtaSpec.SECTOR_SIZE;
+        return identity().sectors() * AtaSpec.SECTOR_SIZE;
     }
 
     @Override

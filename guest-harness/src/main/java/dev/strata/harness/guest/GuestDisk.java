@@ -14,7 +14,7 @@ public interface GuestDisk extends AutoCloseable {
     /** The drive this disk is attached to, e.g. {@code virtio0}. */
     String driveId();
 
-    /** Capacity in bytes as the device reported it at probe time. */
+    /** Capacity in bytes as the device reported it at probe time (a driver may probe on first need, once the guest runs). */
     long capacity();
 
     /** Requests the driver can have on the device at once. */

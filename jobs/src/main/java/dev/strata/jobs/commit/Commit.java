@@ -99,11 +99,9 @@ public final class Commit {
 
     private static Job startActive(JobManager jobs, BlockGraph graph, CommitRequest r, BlockNode top, BlockNode base,
                                    boolean baseWasReadOnly) {
+        // null for a root node no device uses: complete then switches no parent over, as in QEMU
         BlockBackend backend = JobNodes.backendAttachedTo(graph, top);
-        if (backend == null) {
-            throw JobException.generic("Active commit needs a drive on '" + top.nodeName() + "'");
-        }
-        String id = r.jobId() != null ? r.jobId() : backend.name();
+        String id = r.jobId() != null ? r.jobId() : JobNodes.defaultJobId(graph, top);
         jobs.checkNewId(id);
         makeWritable(base);
         List<BlockNode> nodes = new ArrayList<>();
@@ -118,6 +116,9 @@ public final class Commit {
 
             @Override
             public void pivot() {
+                if (backend == null) {
+                    return;
+                }
                 backend.replaceRoot(base);
                 pivoted = true;
                 JobNodes.closeUnreferenced(graph, above);

@@ -24,7 +24,8 @@ public final class Mirror {
 
     /**
      * Checks that {@code device} can be mirrored and returns its root node: QEMU's "Need a root
-     * block node" while a stream or mirror filter would sit on top, else the busy message.
+     * block node" when another node uses it (it is a backing or file child) or while a stream or
+     * mirror filter would sit on top, else the busy message. A root node needs no drive.
      */
     public static BlockNode checkSource(BlockGraph graph, String device) {
         BlockNode bs;
@@ -34,7 +35,7 @@ public final class Mirror {
             throw JobException.generic(e.getMessage());
         }
         String why = bs.blocker();
-        if (why != null && (why.endsWith(": stream") || why.endsWith(": mirror"))) {
+        if (!JobNodes.isRoot(graph, bs) || why != null && (why.endsWith(": stream") || why.endsWith(": mirror"))) {
             throw JobException.generic("Need a root block node");
         }
         JobNodes.checkNotBusy(graph, bs);
@@ -96,15 +97,14 @@ public final class Mirror {
         if (target == source) {
             throw JobException.generic("Can't mirror node into itself");
         }
+        // null for a root node no device uses: QEMU then defaults the job ID to "" (refused) and
+        // complete switches no parent over (there is none); the target stays a copy
         BlockBackend backend = JobNodes.backendAttachedTo(graph, source);
-        if (backend == null) {
-            throw JobException.generic("Need a root block node");
-        }
         String sync = r.sync();
         if (sync.equals("top") && source.backing() == null) {
             sync = "full";
         }
-        String id = r.jobId() != null ? r.jobId() : backend.name();
+        String id = r.jobId() != null ? r.jobId() : JobNodes.defaultJobId(graph, source);
         jobs.checkNewId(id);
         String mode = sync;
         MirrorJob.InitialDirt dirt = switch (mode) {
@@ -122,6 +122,9 @@ public final class Mirror {
 
             @Override
             public void pivot() {
+                if (backend == null) {
+                    return;
+                }
                 backend.replaceRoot(target);
                 pivoted = true;
                 JobNodes.closeUnreferenced(graph, oldChain);

@@ -73,6 +73,7 @@ public final class MirrorJob extends Job {
     private static final int MAX_DEPTH = 8;
     private static final long ZERO_STEP = 1L << 30;
 
+    /** The drive whose guest is held for the switch; null for a root node no device uses. */
     private final BlockBackend backend;
     private final BlockNode source;
     private final BlockNode target;
@@ -254,7 +255,7 @@ public final class MirrorJob extends Job {
                         // see above
                     }
                     // stop the guest at the door, then copy what it wrote since the last look
-                    held = backend.drain();
+                    held = holdGuest();
                     continue;
                 }
                 pipeline.awaitIdle();
@@ -342,6 +343,14 @@ public final class MirrorJob extends Job {
         releaseHeld();
     }
 
+    /**
+     * Stops guest requests at the drive's door. A root node without a drive (a {@code -blockdev}
+     * node no device uses) has no guest to hold: nothing writes to it but this job.
+     */
+    private BlockNode.Drained holdGuest() {
+        return backend != null ? backend.drain() : () -> { };
+    }
+
     private void releaseHeld() {
         if (held != null) {
             held.close();
@@ -353,7 +362,7 @@ public final class MirrorJob extends Job {
     protected void prepare() {
         if (completeRequested() && !cancelRequested()) {
             if (held == null) {
-                held = backend.drain();
+                held = holdGuest();
             }
             pivot.pivot();
         }

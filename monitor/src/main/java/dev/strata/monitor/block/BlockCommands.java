@@ -79,6 +79,18 @@ public final class BlockCommands {
                     return q;
                 })
                 .build());
+        registerBlockdevSnapshot(r);
+    }
+
+    private static void registerBlockdevSnapshot(CommandRegistry r) {
+        r.register(Command.qmp("blockdev-snapshot")
+                .params(Param.str("node"), Param.str("overlay"))
+                .help("make an existing node without backing the overlay of a node (it takes the node's place)")
+                .handler((ctx, a) -> {
+                    Snapshots.snapshot(ctx.machine(), a);
+                    return null;
+                })
+                .build());
     }
 
     /** QEMU's {@code hmp_info_block}: devices (unless -n), else or when the name is no device, named nodes. */

@@ -14,7 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * {@code blockdev-snapshot-sync}: an external snapshot, in QEMU's order of checks. The node is
+ * {@code blockdev-snapshot-sync} and {@code blockdev-snapshot}: an external snapshot, in QEMU's
+ * order of checks. The node is
  * drained (guest I/O through its backend stops, jobs on it pause), checked for blockers, flushed;
  * the overlay is created with the old image as its absolute backing file (unless
  * {@code mode=existing}), opened on top of the old node, and the backend (or the parent that used
@@ -37,12 +38,7 @@ final class Snapshots {
         boolean existing = a.str("mode", "absolute-paths").equals("existing");
 
         BlockNode old = lookup(g, device, nodeName);
-        BlockBackend backend = null;
-        for (BlockBackend b : g.backends()) {
-            if (b.root() == old) {
-                backend = b;
-            }
-        }
+        BlockBackend backend = attachedBackend(g, old);
         BlockNode parent = null;
         if (backend == null) {
             for (BlockNode n : g.nodesNewestFirst()) {
@@ -94,6 +90,11 @@ final class Snapshots {
                 backend.replaceRoot(overlay);
             } else if (parent != null) {
                 parent.replaceBacking(overlay);
+            } else {
+                // a root node no device uses: QEMU appends the overlay to no parent, and the
+                // overlay, referenced by nothing, is dropped again (its file stays, with the old
+                // image as backing); the old node is read-only all the same
+                g.close(overlay);
             }
         }
         try {
@@ -102,6 +103,82 @@ final class Snapshots {
             // the switch is done; a failing reopen only leaves the old image writable, as QEMU ignores it too
         }
     }
+
+    /**
+     * {@code blockdev-snapshot}: the existing node {@code overlay} (no backing yet, used by
+     * nothing) gets {@code node} as its backing node and takes its place under the drive, if
+     * any; the image header of the overlay is left as it is, as QEMU does.
+     */
+    static void snapshot(Machine m, Args a) {
+        BlockGraph g = m.graph();
+        String nodeArg = a.str("node");
+        String overlayArg = a.str("overlay");
+        BlockNode old = lookup(g, nodeArg, nodeArg);
+        BlockBackend backend = attachedBackend(g, old);
+        BlockNode.Drained guest = backend != null ? backend.drain() : () -> { };
+        try (guest; BlockNode.Drained oldDrained = old.drain()) {
+            checkNotBusy(g, old, backend);
+            if (!old.isReadOnly()) {
+                try {
+                    old.flush();
+                } catch (BlockException e) {
+                    throw CommandException.generic("Input/output error");
+                }
+            }
+            BlockNode overlay = lookup(g, overlayArg, overlayArg);
+            if (overlay.backing() != null) {
+                throw CommandException.generic("The overlay already has a backing image");
+            }
+            if (attachedBackend(g, overlay) != null || !dev.strata.jobs.JobNodes.isRoot(g, overlay)) {
+                throw CommandException.generic("The overlay is already in use");
+            }
+            if (!g.drivers().require(overlay.formatName()).supportsBacking()) {
+                throw CommandException.generic("The overlay does not support backing images");
+            }
+            if (overlay == old) {
+                throw CommandException.generic("Making '" + overlay.nodeName() + "' a backing child of '"
+                        + overlay.nodeName() + "' would create a cycle");
+            }
+            try (BlockNode.Drained overlayDrained = overlay.drain()) {
+                overlay.replaceBacking(old);
+            }
+            if (backend != null) {
+                backend.replaceRoot(overlay);
+            }
+        }
+        try {
+            old.setReadOnly(true);
+        } catch (BlockException e) {
+            // as for blockdev-snapshot-sync: the switch is done
+        }
+    }
+
+    /** QEMU's op blocker check on the node to snapshot: a job, or being some node's backing. */
+    private static void checkNotBusy(BlockGraph g, BlockNode old, BlockBackend backend) {
+        String shown = backend != null ? backend.name() : old.nodeName();
+        String why = old.blocker() != null ? old.blocker() : BlockQueries.skipImplicit(old).blocker();
+        if (why != null) {
+            throw CommandException.generic("Node '" + shown + "' is busy: " + why);
+        }
+        for (BlockNode n : g.nodesNewestFirst()) {
+            if (n.backing() == old) {
+                BlockBackend b = attachedBackend(g, n);
+                throw CommandException.generic("Node '" + shown + "' is busy: node is used as backing hd of '"
+                        + (b != null ? b.name() : n.nodeName()) + "'");
+            }
+        }
+    }
+
+    /** The drive whose root {@code node} is, or null. */
+    private static BlockBackend attachedBackend(BlockGraph g, BlockNode node) {
+        for (BlockBackend b : g.backends()) {
+            if (b.root() == node) {
+                return b;
+            }
+        }
+        return null;
+    }
+
 
     /** QEMU finds the node by device name, else node name; the message names both as given. */
     private static BlockNode lookup(BlockGraph g, String device, String nodeName) {

@@ -5,6 +5,7 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.DriverOptions;
 import dev.strata.device.BlockDevice;
 import dev.strata.device.DeviceOptions;
 import dev.strata.device.GuestMemory;
@@ -162,7 +163,9 @@ public final class MachineBuilder {
             try {
                 graph.open(BlockOptions.of(b.options()));
             } catch (BlockException e) {
-                throw new UsageException(b.typed(), e.getMessage());
+                // -blockdev words unknown keys as QEMU's schema check does
+                String unexpected = DriverOptions.unexpectedPath(e);
+                throw new UsageException(b.typed(), unexpected != null ? "Parameter '" + unexpected + "' is unexpected" : e.getMessage());
             }
         }
     }

@@ -56,6 +56,10 @@ final class BlockInfoText {
                 sb.append("    Backing file:     ").append(inserted.get("backing_file").asText())
                         .append(" (chain depth: ").append(inserted.get("backing_file_depth").asLong()).append(")\n");
             }
+            String detectZeroes = inserted.path("detect_zeroes").asText("off");
+            if (!detectZeroes.equals("off")) {
+                sb.append("    Detect zeroes:    ").append(detectZeroes).append('\n');
+            }
             if (verbose) {
                 sb.append("\nImages:\n");
                 for (JsonNode image = inserted.get("image"); image != null; image = image.get("backing-image")) {

@@ -20,7 +20,8 @@ import java.util.Set;
  * Builds QEMU's {@code BlockInfo} ({@code query-block}), {@code BlockDeviceInfo}
  * ({@code query-named-block-nodes}, {@code inserted}) and {@code ImageInfo} values from the
  * graph, members in QAPI schema order. Only facts the block layer really has are reported:
- * throttling, encryption and detect-zeroes do not exist in Strata, so they read as off.
+ * throttling and encryption do not exist in Strata, so they read as off; detect-zeroes is the
+ * node's own setting.
  *
  * <p>Stateless; reads the graph under its own locking.
  */
@@ -98,7 +99,7 @@ public final class BlockQueries {
         }
         o.put("backing_file_depth", n.chainDepth());
         o.put("encrypted", false);
-        o.put("detect_zeroes", "off");
+        o.put("detect_zeroes", n.policy().detectZeroes().word());
         for (String k : new String[] {"bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr"}) {
             o.put(k, 0);
         }

@@ -144,7 +144,8 @@ public final class BlockNode {
         return policy;
     }
 
-    void setPolicy(RequestPolicy p) {
+    /** Sets detect-zeroes/discard/copy-on-read; by whoever opened the node, before others use it. */
+    public void setPolicy(RequestPolicy p) {
         policy = p;
     }
 

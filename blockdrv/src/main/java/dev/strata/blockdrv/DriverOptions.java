@@ -16,7 +16,9 @@ public final class DriverOptions {
     /** Keys every node takes (generic node options and the child references). */
     private static final Set<String> GENERIC = Set.of("driver", "format", "node-name", "read-only", "readonly",
             "detect-zeroes", "discard", "copy-on-read", "force-share", "locking", "x-unshare-write", "auto-read-only",
-            "cache", "cache.direct", "cache.no-flush", "x-probed", "file", "backing");
+            "cache", "cache.direct", "cache.no-flush", "file", "backing",
+            // Strata's internal open flags (image probing, strata img check, tests)
+            "x-probed", "x-check", "x-mmap");
 
     /** The refused key, with its path from the option tree's root (e.g. {@code file.foo}). */
     static final class Unexpected extends RuntimeException {

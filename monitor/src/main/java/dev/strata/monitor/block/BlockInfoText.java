@@ -46,6 +46,10 @@ final class BlockInfoText {
             if (info.has("io-status") && !io.equals("ok")) {
                 sb.append("    I/O status:       ").append(io).append('\n');
             }
+            if (info.path("removable").asBoolean(false)) {
+                sb.append("    Removable device: ").append(info.path("locked").asBoolean(false) ? "" : "not ")
+                        .append("locked, tray ").append(info.path("tray_open").asBoolean(false) ? "open" : "closed").append('\n');
+            }
         }
         if (inserted != null) {
             JsonNode c = inserted.get("cache");

@@ -23,6 +23,16 @@ public interface BlockDriverFactory {
      */
     BlockDriver open(BlockNode node, BlockOptions options);
 
+    /** The driver's own open options that it acts on (generic node options are not listed). */
+    default java.util.Set<String> runtimeOptions() {
+        return java.util.Set.of();
+    }
+
+    /** QEMU open options of this driver that Strata's driver does not implement: refused by name. */
+    default java.util.Set<String> qemuOptionsNotImplemented() {
+        return java.util.Set.of();
+    }
+
     /** How sure this driver is that {@code header} (the first bytes of a file) is its format, 0..100. */
     default int probe(ByteBuffer header) {
         return 0;

@@ -21,6 +21,8 @@ public final class BlockGraph {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, BlockNode> nodes = new LinkedHashMap<>();
     private final Map<String, BlockBackend> backends = new LinkedHashMap<>();
+    /** Job filters as shown, each with the newest node at its creation (it lists just above that one). */
+    private final Map<ImplicitFilter, String> filters = new LinkedHashMap<>();
     private final AtomicInteger counter = new AtomicInteger();
     private final DriverRegistry drivers;
     private final NodeOpener opener;
@@ -133,6 +135,81 @@ public final class BlockGraph {
         lock.lock();
         try {
             return nodes.get(name);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Shows a job's filter node above {@code child} (see {@link ImplicitFilter}); the caller
+     * drops it with {@link #hideFilter} when the job lets go of its nodes.
+     */
+    public ImplicitFilter showFilter(String driver, BlockNode child) {
+        lock.lock();
+        try {
+            boolean between = driver.equals(ImplicitFilter.COMMIT_TOP);
+            ImplicitFilter f = new ImplicitFilter(autoName(), driver, child, !driver.equals(ImplicitFilter.COPY_BEFORE_WRITE), between);
+            String newest = null;
+            for (String n : nodes.keySet()) {
+                newest = n;
+            }
+            filters.put(f, newest == null ? "" : newest);
+            return f;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void hideFilter(ImplicitFilter f) {
+        lock.lock();
+        try {
+            filters.remove(f);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The filter shown above {@code child}, or null. */
+    public ImplicitFilter filterAbove(BlockNode child) {
+        lock.lock();
+        try {
+            for (ImplicitFilter f : filters.keySet()) {
+                if (f.child() == child) {
+                    return f;
+                }
+            }
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** One line of {@code query-named-block-nodes}: a node, or a job's filter. */
+    public record Listed(BlockNode node, ImplicitFilter filter) {
+    }
+
+    /** Nodes and job filters newest first, as QEMU lists them. */
+    public List<Listed> listingNewestFirst() {
+        lock.lock();
+        try {
+            List<Listed> out = new ArrayList<>();
+            List<ImplicitFilter> fs = new ArrayList<>(filters.keySet());
+            Collections.reverse(fs);
+            // a filter whose "newest node" has gone lists first: it is newer than every node left
+            for (ImplicitFilter f : fs) {
+                if (!nodes.containsKey(filters.get(f))) {
+                    out.add(new Listed(null, f));
+                }
+            }
+            for (BlockNode n : nodesNewestFirst()) {
+                for (ImplicitFilter f : fs) {
+                    if (filters.get(f).equals(n.nodeName())) {
+                        out.add(new Listed(null, f));
+                    }
+                }
+                out.add(new Listed(n, null));
+            }
+            return out;
         } finally {
             lock.unlock();
         }

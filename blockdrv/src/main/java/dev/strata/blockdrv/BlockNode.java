@@ -27,6 +27,7 @@ public final class BlockNode {
     private volatile boolean readOnly;
     private volatile String blocker;
     private volatile String backingFileOverride;
+    private volatile RequestPolicy policy = RequestPolicy.DEFAULT;
 
     /** Told when the node is drained, so a job working on it can pause at its next pause point. */
     public interface DrainListener {
@@ -138,6 +139,16 @@ public final class BlockNode {
         readOnly = ro;
     }
 
+    /** detect-zeroes, discard and copy-on-read as this node was opened with them. */
+    public RequestPolicy policy() {
+        return policy;
+    }
+
+    /** Sets detect-zeroes/discard/copy-on-read; by whoever opened the node, before others use it. */
+    public void setPolicy(RequestPolicy p) {
+        policy = p;
+    }
+
     // ---- op blockers ---------------------------------------------------------------------
 
     /** Why the node refuses new conflicting operations, e.g. {@code block device is in use by block job: stream}; null when free. */
@@ -161,6 +172,10 @@ public final class BlockNode {
         checkBounds(offset, len);
         if (len == 0) {
             return;
+        }
+        if (policy.copyOnRead() && backing != null && !readOnly) {
+            // QEMU's copy-on-read: what only lower layers hold is first copied up, then read here
+            copyOnRead(offset, len);
         }
         try (RequestTracker.Tracked t = tracker.begin(offset, len, false, false, 1)) {
             alignedRead(offset, dst);
@@ -193,6 +208,14 @@ public final class BlockNode {
         if (len == 0) {
             return;
         }
+        RequestPolicy.DetectZeroes detect = policy.detectZeroes();
+        if (detect != RequestPolicy.DetectZeroes.OFF && Buffers.isZero(src)) {
+            // QEMU's detect-zeroes: the write becomes a zero write; with unmap it may free the
+            // clusters whatever discard says (QEMU 7.2 does the same on -drive)
+            zeroWrite(offset, len, detect == RequestPolicy.DetectZeroes.UNMAP);
+            src.position(src.limit());
+            return;
+        }
         boolean padded = !aligned(offset, len);
         int serial = padded ? Math.max(driver.serialisationAlignment(), driver.requestAlignment())
                 : driver.serialisationAlignment();
@@ -213,12 +236,17 @@ public final class BlockNode {
         }
     }
 
+    /** Writes zeros; {@code mayUnmap} (free the clusters) is dropped on a node with {@code discard=ignore}. */
     public void writeZeroes(long offset, long bytes, boolean mayUnmap) {
         checkWritable();
         checkBounds(offset, bytes);
         if (bytes == 0) {
             return;
         }
+        zeroWrite(offset, bytes, mayUnmap && policy.unmap());
+    }
+
+    private void zeroWrite(long offset, long bytes, boolean mayUnmap) {
         beforeWrite(offset, bytes);
         // unmapping zero writes free clusters like a discard, so they serialise against reads too
         try {
@@ -288,11 +316,11 @@ public final class BlockNode {
         }
     }
 
-    /** Discard is advisory: a driver that cannot discard ignores it, as QEMU does. */
+    /** Discard is advisory: a driver that cannot discard, or a node with {@code discard=ignore}, ignores it, as QEMU does. */
     public void discard(long offset, long bytes) {
         checkWritable();
         checkBounds(offset, bytes);
-        if (bytes == 0 || !(driver instanceof SupportsDiscard d)) {
+        if (bytes == 0 || !policy.unmap() || !(driver instanceof SupportsDiscard d)) {
             return;
         }
         beforeWrite(offset, bytes);

@@ -25,10 +25,11 @@ final class NodeOpener {
     }
 
     BlockNode open(BlockOptions options) {
-        return open(options, false, 0, new HashSet<>());
+        return open(options, false, 0, new HashSet<>(), "");
     }
 
-    private BlockNode open(BlockOptions o, boolean defaultReadOnly, int depth, Set<Path> chain) {
+    /** {@code prefix}: where {@code o} sits in the user's option tree, for messages ({@code file.}, {@code backing.}). */
+    private BlockNode open(BlockOptions o, boolean defaultReadOnly, int depth, Set<Path> chain, String prefix) {
         if (depth > MAX_CHAIN_DEPTH) {
             throw BlockException.invalid("Backing chain deeper than " + MAX_CHAIN_DEPTH + " images");
         }
@@ -36,15 +37,26 @@ final class NodeOpener {
         String driverName = o.get("driver", o.get("format"));
         BlockDriverFactory factory = driverName == null ? null : drivers.require(driverName);
         if (factory != null && factory.isProtocol()) {
-            return openProtocol(factory, o, readOnly);
+            return openProtocol(factory, o, readOnly, prefix);
         }
-        BlockNode fileNode = openFileChild(o, readOnly);
+        if (factory != null) {
+            DriverOptions.check(factory, o, prefix);
+        }
+        RequestPolicy policy = RequestPolicy.of(o, readOnly);
+        BlockNode fileNode = openFileChild(o, readOnly, prefix);
         boolean probed = false;
         if (factory == null) {
             factory = probe(fileNode);
             probed = true;
+            try {
+                DriverOptions.check(factory, o, prefix);
+            } catch (BlockException e) {
+                fileNode.closeDriver();
+                throw e;
+            }
         }
         BlockNode node = graph.newNode(o.get("node-name"), readOnly);
+        node.setPolicy(policy);
         node.attach(ChildRole.FILE, fileNode);
         BlockOptions driverOptions = probed ? o.with("x-probed", "on") : o;
         try {
@@ -58,7 +70,7 @@ final class NodeOpener {
         graph.register(fileNode);
         graph.register(node);
         try {
-            attachBacking(node, o, depth, chain);
+            attachBacking(node, o, depth, chain, prefix);
         } catch (RuntimeException e) {
             graph.close(node);
             throw e;
@@ -66,8 +78,11 @@ final class NodeOpener {
         return node;
     }
 
-    private BlockNode openProtocol(BlockDriverFactory factory, BlockOptions o, boolean readOnly) {
+    private BlockNode openProtocol(BlockDriverFactory factory, BlockOptions o, boolean readOnly, String prefix) {
+        DriverOptions.check(factory, o, prefix);
+        RequestPolicy policy = RequestPolicy.of(o, readOnly);
         BlockNode node = graph.newNode(o.get("node-name"), readOnly);
+        node.setPolicy(policy);
         String filename = o.get("filename", o.get("file"));
         BlockOptions po = filename != null ? o.with("filename", filename) : o;
         node.bind(factory.open(node, po));
@@ -76,7 +91,7 @@ final class NodeOpener {
     }
 
     /** The {@code file} child: a reference to an existing node, nested {@code file.*} options, or a filename. */
-    private BlockNode openFileChild(BlockOptions o, boolean readOnly) {
+    private BlockNode openFileChild(BlockOptions o, boolean readOnly, String prefix) {
         String file = o.get("file");
         BlockOptions nested = o.sub("file");
         if (file != null && nested.isEmpty()) {
@@ -86,7 +101,7 @@ final class NodeOpener {
             }
             BlockOptions fo = inheritLocking(o, BlockOptions.empty().with("driver", "file").with("filename", file)
                     .with("read-only", readOnly ? "on" : "off"));
-            return openProtocol(drivers.require("file"), fo, readOnly);
+            return openProtocol(drivers.require("file"), fo, readOnly, prefix + "file.");
         }
         if (!nested.isEmpty()) {
             BlockOptions fo = inheritLocking(o, nested.has("driver") ? nested : nested.with("driver", "file"));
@@ -94,7 +109,8 @@ final class NodeOpener {
                 fo = fo.with("read-only", readOnly ? "on" : "off");
             }
             BlockDriverFactory f = drivers.require(fo.get("driver"));
-            return f.isProtocol() ? openProtocol(f, fo, readOnly) : open(fo, readOnly, 0, new HashSet<>());
+            return f.isProtocol() ? openProtocol(f, fo, readOnly, prefix + "file.")
+                    : open(fo, readOnly, 0, new HashSet<>(), prefix + "file.");
         }
         throw BlockException.invalid("A block device must be given a 'file' (or 'file.filename') option");
     }
@@ -129,7 +145,7 @@ final class NodeOpener {
         return best;
     }
 
-    private void attachBacking(BlockNode node, BlockOptions o, int depth, Set<Path> chain) {
+    private void attachBacking(BlockNode node, BlockOptions o, int depth, Set<Path> chain, String prefix) {
         String ref = o.get("backing");
         if (ref != null) {
             if (ref.isEmpty() || ref.equals("null")) {
@@ -175,7 +191,7 @@ final class NodeOpener {
         bo = inheritLocking(o, bo.with("x-unshare-write", "on"));
         BlockNode backing;
         try {
-            backing = open(bo, true, depth + 1, chain);
+            backing = open(bo, true, depth + 1, chain, prefix + "backing.");
         } catch (BlockException e) {
             throw backingError(e);
         }

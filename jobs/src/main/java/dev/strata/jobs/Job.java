@@ -1,6 +1,8 @@
 package dev.strata.jobs;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.ImplicitFilter;
 import dev.strata.blockdrv.BlockNode;
 import java.time.Duration;
 import java.util.List;
@@ -19,6 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * because they drain nodes, and a drain may wait for another job to reach its pause point.
  */
 public abstract class Job {
+
+    private volatile FilterShown filter;
 
     /** How long a drain waits for the job to reach a pause point before going on regardless. */
     private static final long DRAIN_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
@@ -440,9 +444,46 @@ public abstract class Job {
             n.setBlocker(blockerReason());
             n.addDrainListener(drainListener);
         }
+        FilterShown f = filter;
+        if (f != null && f.shown == null) {
+            f.shown = f.graph.showFilter(f.driver, f.child);
+        }
+    }
+
+    /**
+     * The filter node QEMU shows for this job ({@link ImplicitFilter}), above {@code child};
+     * given by the job's starter before {@link JobManager#start}, shown from then until the job
+     * lets go of its nodes ({@link #hideFilter()}, called first thing in {@link #clean()}).
+     */
+    public final void showsFilter(BlockGraph graph, String driver, BlockNode child) {
+        filter = new FilterShown(graph, driver, child);
+    }
+
+    /** Takes the job's filter out of the listings, as QEMU removes its filter node when the job finishes. */
+    protected final void hideFilter() {
+        FilterShown f = filter;
+        if (f != null && f.shown != null) {
+            f.graph.hideFilter(f.shown);
+            f.shown = null;
+        }
+    }
+
+    /** Display-only filter bookkeeping; {@code shown} is set under the manager's lock, cleared by the job. */
+    private static final class FilterShown {
+        final BlockGraph graph;
+        final String driver;
+        final BlockNode child;
+        volatile ImplicitFilter shown;
+
+        FilterShown(BlockGraph graph, String driver, BlockNode child) {
+            this.graph = graph;
+            this.driver = driver;
+            this.child = child;
+        }
     }
 
     void removeBlockers() {
+        hideFilter();
         for (BlockNode n : nodes()) {
             if (blockerReason().equals(n.blocker())) {
                 n.setBlocker(null);

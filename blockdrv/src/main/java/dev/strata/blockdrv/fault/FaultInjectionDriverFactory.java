@@ -25,6 +25,11 @@ public final class FaultInjectionDriverFactory implements BlockDriverFactory {
     }
 
     @Override
+    public java.util.Set<String> runtimeOptions() {
+        return java.util.Set.of("errno", "op", "offset", "length", "count");
+    }
+
+    @Override
     public BlockDriver open(BlockNode node, BlockOptions o) {
         FaultInjectionDriver d = new FaultInjectionDriver(node);
         if (o.has("errno")) {

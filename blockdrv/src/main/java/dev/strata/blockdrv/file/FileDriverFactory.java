@@ -22,6 +22,16 @@ public final class FileDriverFactory implements BlockDriverFactory {
     }
 
     @Override
+    public java.util.Set<String> runtimeOptions() {
+        return java.util.Set.of("aio");
+    }
+
+    @Override
+    public java.util.Set<String> qemuOptionsNotImplemented() {
+        return java.util.Set.of("aio-max-batch", "pr-manager", "x-check-cache-dropped", "drop-cache");
+    }
+
+    @Override
     public BlockDriver open(BlockNode node, BlockOptions options) {
         String filename = options.get("filename");
         if (filename == null) {
@@ -30,6 +40,12 @@ public final class FileDriverFactory implements BlockDriverFactory {
         String locking = options.get("locking", "auto");
         if (!locking.equals("auto") && !locking.equals("on") && !locking.equals("off")) {
             throw BlockException.invalid("Parameter 'locking' does not accept value '" + locking + "'");
+        }
+        String aio = options.get("aio", "threads");
+        if (!aio.equals("threads")) {
+            throw aio.equals("native") || aio.equals("io_uring")
+                    ? BlockException.unsupported("aio=" + aio + " is not supported by Strata (its file I/O runs on threads: aio=threads)")
+                    : BlockException.invalid("invalid aio option");
         }
         boolean forceShare = options.getBool("force-share", false);
         if (forceShare && !node.isReadOnly()) {

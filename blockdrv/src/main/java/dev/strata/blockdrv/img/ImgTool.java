@@ -51,6 +51,10 @@ public final class ImgTool {
             }
             return 1;
         }
+        if (asksForHelp(args)) {
+            out.print(usage());
+            return 0;
+        }
         try {
             return c.run(Arrays.copyOfRange(args, 1, args.length), out, err);
         } catch (Args.UsageException e) {
@@ -67,22 +71,80 @@ public final class ImgTool {
         }
     }
 
+    /**
+     * The help text. qemu-img 7.2 prints one text for {@code --help} and for {@code CMD --help}
+     * alike; this is that text cut to what Strata has: the same layout, the syntax line of each
+     * command Strata implements with exactly the options it acts on (in qemu-img's order and
+     * words), the parameter notes that apply, and Strata's own formats.
+     */
     static String usage() {
         return """
-                usage: strata img [command] [command options]
-                Strata's image tool, a subset of qemu-img with its words and output.
+                usage: strata img [standard options] command [command options]
+                Strata disk image utility (the qemu-img 7.2 commands Strata implements)
+
+                    '-h', '--help'       display this help and exit
 
                 Command syntax:
-                  create [-q] [-f fmt] [-b backing_file -F backing_fmt] [-u] [-o options] filename [size]
-                  info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename
-                  map [-f fmt] [--output=ofmt] [-U] filename
-                  convert [-c] [-q] [-p] [-n] [-U] [-f fmt] [-O output_fmt] [-o options] filename output_filename
                   check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-U] filename
                   compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2
+                  convert [-U] [-c] [-p] [-q] [-n] [-f fmt] [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] filename output_filename
+                  create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]
+                  info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename
+                  map [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename
 
-                Formats: qcow2 (versions 2 and 3; writing version 3), raw.
-                See docs/img.md for details.
+                Command parameters:
+                  'filename' is a disk image filename
+                  'fmt' is the disk image format. It is guessed automatically in most cases
+                  'size' is the disk image size in bytes. Optional suffixes
+                    'k' or 'K' (kilobyte, 1024), 'M' (megabyte, 1024k), 'G' (gigabyte, 1024M),
+                    'T' (terabyte, 1024G), 'P' (petabyte, 1024T) and 'E' (exabyte, 1024P)  are
+                    supported. 'b' is ignored.
+                  'output_filename' is the destination disk image filename
+                  'output_fmt' is the destination format
+                  'options' is a comma separated list of format specific options in a
+                    name=value format (docs/img.md lists the qcow2 ones Strata acts on)
+                  '-c' indicates that target image must be compressed (qcow format only)
+                  '-u' allows unsafe backing chains. For image creation, allow creating
+                       without attempting to open the backing file.
+                  '-h' with or without a command shows this help and lists the supported formats
+                  '-p' show progress of command (only certain commands)
+                  '-q' use Quiet mode - do not print any output (except errors)
+                  '--output' takes the format in which the output must be done (human or json)
+                  '-n' skips the target volume creation (useful if the volume is created
+                       prior to running strata img)
+
+                Parameters to check subcommand:
+                  '-r' tries to repair any inconsistencies that are found during the check.
+                       '-r leaks' repairs only cluster leaks, whereas '-r all' fixes all
+                       kinds of errors, with a higher risk of choosing the wrong fix or
+                       hiding corruption that has already occurred.
+
+                Parameters to compare subcommand:
+                  '-f' first image format
+                  '-F' second image format
+                  '-s' run in Strict mode - fail on different image size or sector allocation
+
+                Accepted for qemu-img compatibility, without effect in Strata:
+                  convert -t cache, -T src_cache, -S sparse_size, -m num_coroutines, -W;
+                  check -T src_cache; compare -T src_cache, -p
+
+                Supported formats: fault-injection file null-co qcow2 raw
+
+                See docs/img.md for what each command does and how it differs from qemu-img.
                 """;
+    }
+
+    /** qemu-img's getopt stops at {@code -h}/{@code --help} anywhere before {@code --}: help, exit 0. */
+    private static boolean asksForHelp(String[] args) {
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--")) {
+                return false;
+            }
+            if (args[i].equals("-h") || args[i].equals("--help")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** One sub-command. */

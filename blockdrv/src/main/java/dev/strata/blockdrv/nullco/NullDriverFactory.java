@@ -19,6 +19,16 @@ public final class NullDriverFactory implements BlockDriverFactory {
     }
 
     @Override
+    public java.util.Set<String> runtimeOptions() {
+        return java.util.Set.of("size", "read-zeroes");
+    }
+
+    @Override
+    public java.util.Set<String> qemuOptionsNotImplemented() {
+        return java.util.Set.of("latency-ns");
+    }
+
+    @Override
     public BlockDriver open(BlockNode node, BlockOptions options) {
         return new NullDriver(options.getSize("size", 1L << 30), options.getBool("read-zeroes", false));
     }

@@ -2,6 +2,7 @@ package dev.strata.blockdrv.qcow2;
 
 import dev.strata.blockdrv.BlockDriver;
 import dev.strata.blockdrv.BlockDriverFactory;
+import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import java.nio.ByteBuffer;
@@ -33,7 +34,22 @@ public final class Qcow2DriverFactory implements BlockDriverFactory {
     }
 
     @Override
+    public java.util.Set<String> runtimeOptions() {
+        return java.util.Set.of("l2-cache-size", "refcount-cache-size", "lazy-refcounts", "x-mmap", "x-check");
+    }
+
+    @Override
+    public java.util.Set<String> qemuOptionsNotImplemented() {
+        return java.util.Set.of("cache-size", "l2-cache-entry-size", "cache-clean-interval", "overlap-check",
+                "pass-discard-request", "pass-discard-snapshot", "pass-discard-other", "discard-no-unref", "data-file",
+                "encrypt");
+    }
+
+    @Override
     public BlockDriver open(BlockNode node, BlockOptions options) {
+        if (options.getBool("lazy-refcounts", false)) {
+            throw BlockException.unsupported("lazy-refcounts=on is not supported by Strata");
+        }
         return Qcow2Driver.open(node, options);
     }
 

@@ -116,7 +116,7 @@ final class Qcow2Writer {
      * metadata table lives there, so the refcounts can drop at once and the space be reused.
      * If even that fails the run stays leaked, which is harmless ({@code check -r leaks}).
      */
-    private void abortAllocation(long hostStart, int clusters, RuntimeException cause) {
+    void abortAllocation(long hostStart, int clusters, RuntimeException cause) {
         d.lock.lock();
         try {
             refcounts.free(hostStart, (long) clusters << clusterBits);

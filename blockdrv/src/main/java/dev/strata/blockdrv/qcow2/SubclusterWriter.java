@@ -79,6 +79,13 @@ final class SubclusterWriter {
             int tail = (int) (pos + len - spanStart);
             w.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
             d.host.write(host + (spanStart - cStart), buf);
+        } catch (RuntimeException ex) {
+            // a fresh host cluster is referenced by nothing yet: give it back, as Qcow2Writer does
+            // for whole clusters (an in-place cluster keeps its old bitmap, so nothing changed)
+            if (fresh) {
+                w.abortAllocation(host, 1, ex);
+            }
+            throw ex;
         }
         src.position(src.position() + len);
         d.lock.lock();

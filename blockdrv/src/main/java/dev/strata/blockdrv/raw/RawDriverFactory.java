@@ -22,6 +22,11 @@ public final class RawDriverFactory implements BlockDriverFactory {
     }
 
     @Override
+    public java.util.Set<String> runtimeOptions() {
+        return java.util.Set.of("offset", "size");
+    }
+
+    @Override
     public BlockDriver open(BlockNode node, BlockOptions options) {
         long offset = options.getSize("offset", 0);
         long size = options.getSize("size", -1);

@@ -179,4 +179,50 @@ class ImgToolTest {
             assertTrue(!x.stderr().contains("Exception") && !x.stderr().contains("\tat "), x.stderr());
         }
     }
+
+    @Test
+    void convertWithBackingFileCopiesTheTopLayerLikeQemuImg() throws Exception {
+        chain();
+        assertSame("create", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2", "c.qcow2");
+        Qemu.io(dir.resolve("c.qcow2"), "write -P 7 0 64k", "write -z 9M 64k", "write -P 0 20M 64k");
+        Out q = qemu("convert", "-O", "qcow2", "-B", "a.qcow2", "-F", "qcow2", "c.qcow2", "q.qcow2");
+        Out s = strata("convert", "-O", "qcow2", "-B", "a.qcow2", "-F", "qcow2", "c.qcow2", "s.qcow2");
+        assertEquals(q.exit(), s.exit(), s.stderr());
+        assertEquals(0, s.exit(), s.stderr());
+        assertEquals(0, qemu("check", "s.qcow2").exit());
+        // the same header (backing file and format) and the same map: what the top layer held
+        // is copied (its zeros as zeros), the rest is left to the new backing file
+        assertEquals(qemu("info", "q.qcow2").stdout().replace("q.qcow2", "X"), qemu("info", "s.qcow2").stdout().replace("s.qcow2", "X"));
+        assertEquals(withoutOffsets(qemu("map", "--output=json", "q.qcow2").stdout()),
+                withoutOffsets(qemu("map", "--output=json", "s.qcow2").stdout()));
+        assertEquals(0, qemu("compare", "q.qcow2", "s.qcow2").exit());
+        // relative -B names are stored as written, resolved against the output's directory
+        assertSame("convert", "-O", "qcow2", "-B", "a.qcow2", "c.qcow2", "x.qcow2");
+        assertSame("convert", "-O", "raw", "-B", "a.qcow2", "-F", "qcow2", "c.qcow2", "x.raw");
+        assertSame("convert", "-O", "qcow2", "-F", "qcow2", "c.qcow2", "y.qcow2");
+        assertSame("convert", "-O", "qcow2", "-B", "missing.qcow2", "-F", "qcow2", "c.qcow2", "z.qcow2");
+    }
+
+    private static String withoutOffsets(String map) {
+        return map.replaceAll(", \"offset\": \\d+", "");
+    }
+
+    @Test
+    void helpIsPrintedForTheToolAndForEveryCommand() {
+        Out top = strata("--help");
+        assertEquals(0, top.exit());
+        assertTrue(top.stdout().startsWith("usage: strata img [standard options] command [command options]\n"), top.stdout());
+        for (String cmd : new String[] {"create", "info", "map", "convert", "check", "compare"}) {
+            assertTrue(top.stdout().contains("\n  " + cmd + " ["), cmd + " missing from the help");
+            for (String h : new String[] {"--help", "-h"}) {
+                Out o = strata(cmd, h);
+                assertEquals(0, o.exit(), cmd + " " + h + ": " + o.stderr());
+                assertEquals(top.stdout(), o.stdout(), cmd + " " + h);
+                assertEquals("", o.stderr());
+            }
+        }
+        // as with qemu-img's getopt, a help option after other options still gives the help
+        assertEquals(top.stdout(), strata("convert", "-O", "qcow2", "--help").stdout());
+        assertTrue(top.stdout().contains("[-B backing_file [-F backing_fmt]]"));
+    }
 }

@@ -98,6 +98,44 @@ class Qcow2HostFaultTest {
         assertArrayEquals(pattern(CLUSTER, 3), java.util.Arrays.copyOfRange(raw, 9 * CLUSTER, 10 * CLUSTER));
     }
 
+    /**
+     * The same with extended L2 entries (subclusters): a fresh cluster whose subcluster write
+     * fails is given back ({@code qemu-img check} found {@code 1 leaked clusters} per failure
+     * before), and a failure inside an already allocated cluster changes nothing.
+     */
+    @Test
+    void failedSubclusterAllocationLeaksNothingAndLosesNothing() {
+        Path p = dir.resolve("x.qcow2");
+        Qcow2WriteInteropTest.create(p, 64L << 20, "extended_l2=on");
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode n = openOverFilter(g, p);
+            n.write(0, ByteBuffer.wrap(pattern(CLUSTER, 1)));
+            n.write(2L * CLUSTER, ByteBuffer.wrap(pattern(4096, 5)));
+            n.flush();
+            for (int i = 0; i < 3; i++) {
+                long at = (4L + i) * CLUSTER + 1024; // unaligned: the touched subclusters get copy-on-write
+                fault(n).inject(new FaultRule(FaultRule.Op.WRITE, 0, Long.MAX_VALUE, BlockException.Kind.IO, 1));
+                assertThrows(BlockException.class, () -> n.write(at, ByteBuffer.wrap(pattern(8192, 2))));
+                fault(n).clear();
+            }
+            // inside an allocated cluster, other subclusters
+            fault(n).inject(new FaultRule(FaultRule.Op.WRITE, 0, Long.MAX_VALUE, BlockException.Kind.IO, 1));
+            assertThrows(BlockException.class, () -> n.write(2L * CLUSTER + 8192, ByteBuffer.wrap(pattern(4096, 6))));
+            fault(n).clear();
+            n.write(4L * CLUSTER + 1024, ByteBuffer.wrap(pattern(8192, 2)));
+            n.flush();
+            assertArrayEquals(pattern(CLUSTER, 1), read(n, 0, CLUSTER));
+            assertArrayEquals(pattern(4096, 5), read(n, 2L * CLUSTER, 4096));
+            assertArrayEquals(new byte[4096], read(n, 2L * CLUSTER + 8192, 4096));
+            assertArrayEquals(pattern(8192, 2), read(n, 4L * CLUSTER + 1024, 8192));
+            assertArrayEquals(new byte[CLUSTER], read(n, 5L * CLUSTER, CLUSTER));
+        } finally {
+            g.closeAll();
+        }
+        Qcow2WriteInteropTest.assertClean(p);
+    }
+
     /** EIO on a metadata write-back during flush: the flush fails, the tables stay dirty and the next flush writes them. */
     @Test
     void failedMetadataWriteBackIsRetried() {

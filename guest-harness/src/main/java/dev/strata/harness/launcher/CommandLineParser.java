@@ -238,7 +238,28 @@ public final class CommandLineParser {
                 throw new UsageException(typed, "'node-name' must be specified for the root node");
             }
             checkNodeName(nodeName, typed);
-            return new BlockdevSpec(nodeName, o, typed);
+            return new BlockdevSpec(nodeName, blockdevRequestOptions(o, typed), typed);
+        }
+
+        /**
+         * The generic request options as QEMU's -blockdev schema takes them: {@code discard} is
+         * {@code ignore} (the default) or {@code unmap}, {@code detect-zeroes=unmap} needs
+         * {@code discard=unmap}, and {@code copy-on-read} is a {@code -drive} option only.
+         */
+        private static Map<String, String> blockdevRequestOptions(Map<String, String> given, String typed) {
+            Map<String, String> o = new LinkedHashMap<>(given);
+            if (o.containsKey("copy-on-read")) {
+                throw new UsageException(typed, "Parameter 'copy-on-read' is unexpected");
+            }
+            String discard = o.getOrDefault("discard", "ignore");
+            if (!discard.equals("ignore") && !discard.equals("unmap")) {
+                throw new UsageException(typed, "Parameter 'discard' does not accept value '" + discard + "'");
+            }
+            if ("unmap".equals(o.get("detect-zeroes")) && !discard.equals("unmap")) {
+                throw new UsageException(typed, "setting detect-zeroes to unmap is not allowed without setting discard operation to unmap");
+            }
+            o.put("discard", discard);
+            return o;
         }
 
         /** QEMU's id rule: a letter first, then letters, digits, '-', '.', '_'. */

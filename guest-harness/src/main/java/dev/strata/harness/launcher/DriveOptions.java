@@ -24,10 +24,13 @@ final class DriveOptions {
 
     private static final Set<String> CACHE_MODES = Set.of("writeback", "none", "writethrough", "directsync", "unsafe");
     private static final Set<String> OTHER_BUSES = Set.of("scsi", "floppy", "pflash", "mtd", "sd", "xen");
-    /** Options the block layer takes as they are (format, protocol and generic node options). */
-    private static final Set<String> BLOCK_KEYS = Set.of("aio", "discard", "detect-zeroes", "l2-cache-size",
-            "l2-cache-entry-size", "refcount-cache-size", "cache-size", "cache-clean-interval", "lazy-refcounts",
-            "cache.direct", "cache.no-flush", "auto-read-only", "force-share", "locking", "copy-on-read");
+    /** QEMU -drive options (throttling, legacy geometry, device properties) that Strata does not implement. */
+    private static final Set<String> QEMU_DRIVE_ONLY = Set.of("bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr",
+            "bps_max", "bps_rd_max", "bps_wr_max", "iops_max", "iops_rd_max", "iops_wr_max", "bps_max_length",
+            "bps_rd_max_length", "bps_wr_max_length", "iops_max_length", "iops_rd_max_length", "iops_wr_max_length",
+            "iops_size", "group", "serial", "addr", "cyls", "heads", "secs", "trans", "boot", "werror_policy");
+    private static final Set<String> DETECT_ZEROES = Set.of("off", "on", "unmap");
+    private static final Set<String> DISCARD = Set.of("ignore", "off", "unmap", "on");
 
     private final Map<DriveInterface, Set<Integer>> usedIndexes = new LinkedHashMap<>();
     private final Set<String> ids = new HashSet<>();
@@ -63,6 +66,16 @@ final class DriveOptions {
         if (OptionText.bool(o.getOrDefault("snapshot", "off"), "snapshot", typed)) {
             throw new UsageException(typed, "snapshot=on is not supported");
         }
+        // QEMU's -drive wording for bad values of the generic request options
+        if (o.containsKey("detect-zeroes") && !DETECT_ZEROES.contains(o.get("detect-zeroes"))) {
+            throw new UsageException(typed, "invalid parameter value: " + o.get("detect-zeroes"));
+        }
+        if (o.containsKey("discard") && !DISCARD.contains(o.get("discard"))) {
+            throw new UsageException(typed, "Invalid discard option");
+        }
+        if (o.containsKey("copy-on-read")) {
+            OptionText.bool(o.get("copy-on-read"), "copy-on-read", typed);
+        }
         return new DriveSpec(id, iface, index, cache, readOnly, rerror, werror, blockOptions(o, readOnly, cache, typed), typed);
     }
 
@@ -81,15 +94,21 @@ final class DriveOptions {
                     b.put("driver", e.getValue());
                 }
                 case "node-name" -> b.put("node-name", e.getValue());
+                // QEMU applies aio to the protocol layer under the image
+                case "aio" -> b.put("file.aio", e.getValue());
                 default -> {
-                    if (!BLOCK_KEYS.contains(k) && !k.startsWith("file.") && !k.startsWith("backing.")) {
-                        throw new UsageException(typed, "Invalid parameter '" + k + "'");
+                    if (QEMU_DRIVE_ONLY.contains(k) || k.startsWith("throttling.") || k.startsWith("stats-")) {
+                        throw new UsageException(typed, "-drive option '" + k + "' is not supported by Strata");
                     }
+                    // everything else goes to the block layer, which acts on it or refuses it by
+                    // name as QEMU does (Block format 'qcow2' does not support the option 'foo')
                     b.put(k, e.getValue());
                 }
             }
         }
         b.put("read-only", readOnly ? "on" : "off");
+        // QEMU's default for a drive's node: discards (and the unmap wish of zero writes) are dropped
+        b.putIfAbsent("discard", "ignore");
         // cache=none and directsync bypass the host page cache: that is a property of the image node
         if ((cache.equals("none") || cache.equals("directsync")) && !b.containsKey("cache.direct")) {
             b.put("cache.direct", "on");

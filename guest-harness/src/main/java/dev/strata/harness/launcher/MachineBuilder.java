@@ -5,6 +5,7 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.DriverOptions;
 import dev.strata.device.BlockDevice;
 import dev.strata.device.DeviceOptions;
 import dev.strata.device.GuestMemory;
@@ -162,7 +163,9 @@ public final class MachineBuilder {
             try {
                 graph.open(BlockOptions.of(b.options()));
             } catch (BlockException e) {
-                throw new UsageException(b.typed(), e.getMessage());
+                // -blockdev words unknown keys as QEMU's schema check does
+                String unexpected = DriverOptions.unexpectedPath(e);
+                throw new UsageException(b.typed(), unexpected != null ? "Parameter '" + unexpected + "' is unexpected" : e.getMessage());
             }
         }
     }
@@ -186,7 +189,16 @@ public final class MachineBuilder {
         Map<String, String> o = new LinkedHashMap<>(d.blockOptions());
         boolean nested = o.keySet().stream().anyMatch(k -> k.startsWith("file."));
         if (nested && o.containsKey("file")) {
-            o.put("file.filename", o.remove("file"));
+            String under = o.get("file.driver");
+            if (under == null || under.equals("file") || under.equals("null-co")) {
+                o.put("file.filename", o.remove("file"));
+            } else if (o.keySet().stream().noneMatch(k -> k.startsWith("file.file"))) {
+                // a filter (fault-injection) between the format and the image file: file= names that file
+                o.put("file.file.filename", o.remove("file"));
+            } else {
+                // the nested options name the image file themselves; file= only labels the drive
+                o.remove("file");
+            }
         }
         if (nested && !o.containsKey("file.driver")) {
             o.put("file.driver", "file");

@@ -100,7 +100,7 @@ class CommandLineParserTest {
         "-drive file=x,rerror=enospc|'enospc' invalid read error action",
         "-drive file=x,werror=bogus|'bogus' invalid write error action",
         "-drive file=x,readonly=maybe|Parameter 'read-only' expects 'on' or 'off'",
-        "-drive file=x,bogus=1|Invalid parameter 'bogus'",
+        "-drive file=x,bps=1|-drive option 'bps' is not supported by Strata",
         "-drive file=x,noequals|Expected '=' after parameter 'noequals'",
         "-drive if=virtio|a drive needs a file= (empty drives are not supported)",
         "-drive file=x,media=cdrom|media=cdrom is not supported (Strata has disks only)",

@@ -2,6 +2,7 @@ package dev.strata.jobs.backup;
 
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.ImplicitFilter;
 import dev.strata.jobs.bitmap.NodeDirtyBitmap;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
@@ -65,6 +66,7 @@ public final class Backup {
         if (compress) {
             job.compressData();
         }
+        job.showsFilter(graph, ImplicitFilter.COPY_BEFORE_WRITE, source);
         jobs.start(job, speed);
         try (BlockNode.Drained d = source.drain()) {
             job.arm();

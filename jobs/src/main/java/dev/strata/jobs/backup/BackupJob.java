@@ -400,6 +400,7 @@ public final class BackupJob extends Job {
 
     @Override
     protected void clean() {
+        hideFilter();
         source.removeWriteNotifier(notifier);
         onClean.run();
     }

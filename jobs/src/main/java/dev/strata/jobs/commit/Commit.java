@@ -4,6 +4,7 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.ImplicitFilter;
 import dev.strata.blockdrv.Chains;
 import dev.strata.jobs.Job;
 import dev.strata.jobs.JobException;
@@ -89,6 +90,7 @@ public final class Commit {
         makeWritable(base);
         CommitJob job = new CommitJob(id, graph, overlay, top, base, r.backingFile(), r.onError(), r.autoFinalize(),
                 r.autoDismiss(), baseWasReadOnly);
+        job.showsFilter(graph, ImplicitFilter.COMMIT_TOP, top);
         try {
             return jobs.start(job, r.speed());
         } catch (JobException e) {
@@ -134,6 +136,7 @@ public final class Commit {
         MirrorJob job = new MirrorJob(id, JobType.COMMIT, backend, top, base, nodes, 64 << 10,
                 dirty -> markAllocatedAbove(top, base, dirty), r.onError(), r.onError(), pivot,
                 r.autoFinalize(), r.autoDismiss());
+        job.showsFilter(graph, ImplicitFilter.MIRROR_TOP, top);
         try {
             return jobs.start(job, r.speed());
         } catch (JobException e) {

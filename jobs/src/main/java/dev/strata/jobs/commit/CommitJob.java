@@ -158,6 +158,7 @@ public final class CommitJob extends Job {
 
     @Override
     protected void clean() {
+        hideFilter();
         if (baseWasReadOnly) {
             try (BlockNode.Drained d = base.drain()) {
                 base.setReadOnly(true);

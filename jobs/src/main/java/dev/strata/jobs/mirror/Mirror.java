@@ -3,6 +3,7 @@ package dev.strata.jobs.mirror;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.ImplicitFilter;
 import dev.strata.jobs.Job;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
@@ -142,6 +143,7 @@ public final class Mirror {
                 full && !r.freshTarget(), full && r.freshTarget());
         MirrorJob job = new MirrorJob(id, JobType.MIRROR, backend, source, target, List.of(source, target), (int) g, dirt,
                 r.onSourceError(), r.onTargetError(), pivot, r.autoFinalize(), r.autoDismiss(), settings);
+        job.showsFilter(graph, ImplicitFilter.MIRROR_TOP, source);
         try {
             return jobs.start(job, r.speed());
         } catch (JobException e) {

@@ -370,6 +370,7 @@ public final class MirrorJob extends Job {
 
     @Override
     protected void clean() {
+        hideFilter();
         source.removeWriteNotifier(notifier);
         releaseHeld();
         pivot.clean();

@@ -3,6 +3,7 @@ package dev.strata.jobs.stream;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.ImplicitFilter;
 import dev.strata.blockdrv.Chains;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
@@ -67,6 +68,7 @@ public final class Stream {
         }
         StreamJob job = new StreamJob(id, graph, target, base, r.backingFile(), r.onError(), r.autoFinalize(),
                 r.autoDismiss(), wasReadOnly);
+        job.showsFilter(graph, ImplicitFilter.COPY_ON_READ, target);
         try {
             return jobs.start(job, r.speed());
         } catch (JobException e) {

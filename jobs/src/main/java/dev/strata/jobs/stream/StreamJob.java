@@ -221,6 +221,7 @@ public final class StreamJob extends Job {
 
     @Override
     protected void clean() {
+        hideFilter();
         if (wasReadOnly) {
             try (BlockNode.Drained d = target.drain()) {
                 target.setReadOnly(true);

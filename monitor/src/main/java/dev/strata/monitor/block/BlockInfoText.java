@@ -46,6 +46,10 @@ final class BlockInfoText {
             if (info.has("io-status") && !io.equals("ok")) {
                 sb.append("    I/O status:       ").append(io).append('\n');
             }
+            if (info.path("removable").asBoolean(false)) {
+                sb.append("    Removable device: ").append(info.path("locked").asBoolean(false) ? "" : "not ")
+                        .append("locked, tray ").append(info.path("tray_open").asBoolean(false) ? "open" : "closed").append('\n');
+            }
         }
         if (inserted != null) {
             JsonNode c = inserted.get("cache");
@@ -55,6 +59,10 @@ final class BlockInfoText {
             if (inserted.has("backing_file")) {
                 sb.append("    Backing file:     ").append(inserted.get("backing_file").asText())
                         .append(" (chain depth: ").append(inserted.get("backing_file_depth").asLong()).append(")\n");
+            }
+            String detectZeroes = inserted.path("detect_zeroes").asText("off");
+            if (!detectZeroes.equals("off")) {
+                sb.append("    Detect zeroes:    ").append(detectZeroes).append('\n');
             }
             if (verbose) {
                 sb.append("\nImages:\n");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.RequestPolicy;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobTargets;
@@ -277,6 +278,8 @@ final class BlockJobStarters {
         String format = a.str("format", existing ? null : source.formatName());
         BlockNode backing = sync.equals("top") ? source.backing() : sync.equals("none") ? source : null;
         BlockNode target = openTarget(g, a.str("target"), format, source.size(), backing, existing, null);
+        // QEMU 7.2 opens a drive-backup target with discard=unmap,detect-zeroes=unmap (info block -n shows it)
+        target.setPolicy(new RequestPolicy(RequestPolicy.DetectZeroes.UNMAP, true, false));
         try {
             ObjectNode q = a.toJson();
             q.put("sync", sync);

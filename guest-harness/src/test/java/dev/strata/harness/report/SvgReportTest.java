@@ -17,13 +17,16 @@ class SvgReportTest {
         t.title("Lab 1 <merge> & verify");
         t.chainBefore(List.of("/x/file-E.img", "/x/file-D.img", "/x/file-C.img", "/x/file-B.img", "/x/file-A.img"));
         for (int i = 0; i < 5; i++) {
-            t.sample(1000 + i * 100, 80 + i);
+            t.sample("virtio0-randrw", 1000 + i * 100, 80 + i);
         }
         t.jobStarted("virtio0", "stream");
+        t.jobPhase("virtio0", "running");
         t.jobProgress("virtio0", 0, 100);
         t.jobProgress("virtio0", 50, 100);
         t.jobProgress("virtio0", 100, 100);
         Thread.sleep(5);
+        t.jobPhase("virtio0", "concluded");
+        t.event("BLOCK_JOB_COMPLETED", "virtio0");
         t.jobEnded("virtio0", "completed");
         t.jobStarted("m0", "mirror");
         t.chainAfter(List.of("/x/file-E.img", "/x/file-A.img"));

@@ -59,7 +59,7 @@ final class JobLanes {
         double w = Math.max(2, axis.x(end) - x0);
         s.append(Svg.rect(x0, y, w, PROGRESS_H, "fill=\"#f3faf6\" stroke=\"#9cc\""));
         List<Timeline.Progress> p = j.progress();
-        int stride = Math.max(1, p.size() / SvgReport.MAX_POINTS);
+        int stride = Math.max(1, (p.size() + SvgReport.MAX_POINTS - 1) / SvgReport.MAX_POINTS);
         StringBuilder pts = new StringBuilder(String.format(Locale.ROOT, "%.1f,%d ", x0, y + PROGRESS_H));
         for (int i = 0; i < p.size(); i += stride) {
             pts.append(point(p.get(i), axis, y));

@@ -42,7 +42,8 @@ public final class Timeline {
     }
 
     private final ReentrantLock lock = new ReentrantLock();
-    private long start = System.currentTimeMillis();
+    private final java.util.function.LongSupplier clock;
+    private long start;
     private final long sampleMillis;
     private final List<Sample> samples = new ArrayList<>();
     private final List<Event> events = new ArrayList<>();
@@ -68,7 +69,14 @@ public final class Timeline {
 
     /** A timeline whose guest samples come every {@code sampleMillis} ms (stated in the report). */
     public Timeline(long sampleMillis) {
+        this(sampleMillis, System::currentTimeMillis);
+    }
+
+    /** With its own clock (milliseconds): tests draw a ten-minute run without waiting ten minutes. */
+    Timeline(long sampleMillis, java.util.function.LongSupplier clock) {
         this.sampleMillis = sampleMillis;
+        this.clock = clock;
+        this.start = clock.getAsLong();
     }
 
     public Timeline() {
@@ -81,7 +89,7 @@ public final class Timeline {
 
     /** Starts the time axis now (when the machine starts), dropping nothing recorded later. */
     public void begin() {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         withLock(() -> start = now);
     }
 
@@ -91,12 +99,12 @@ public final class Timeline {
 
     /** One sampling period of workload {@code series}, ending now. */
     public void sample(String series, double iops, double p99Micros) {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         withLock(() -> samples.add(new Sample(now, series, iops, p99Micros)));
     }
 
     public void jobStarted(String id, String type) {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         withLock(() -> {
             MutableSpan s = new MutableSpan(id, type, now);
             s.phases.add(new Phase(now, "created"));
@@ -106,7 +114,7 @@ public final class Timeline {
 
     /** The job entered {@code status}; ignored for a job not started (or already ended). */
     public void jobPhase(String id, String status) {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         withLock(() -> {
             MutableSpan s = jobs.get(id);
             if (s != null && !status.equals(s.phases.get(s.phases.size() - 1).status())) {
@@ -116,7 +124,7 @@ public final class Timeline {
     }
 
     public void jobProgress(String id, long offset, long len) {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         withLock(() -> {
             MutableSpan s = jobs.get(id);
             if (s != null) {
@@ -127,7 +135,7 @@ public final class Timeline {
 
     /** The job is gone; {@code outcome} is e.g. {@code completed}, {@code cancelled}, {@code failed: …}. */
     public void jobEnded(String id, String outcome) {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         withLock(() -> {
             MutableSpan s = jobs.remove(id);
             if (s != null) {
@@ -138,7 +146,7 @@ public final class Timeline {
 
     /** A monitor event to mark on the time axis. */
     public void event(String name, String detail) {
-        long now = System.currentTimeMillis();
+        long now = clock.getAsLong();
         withLock(() -> events.add(new Event(now, name, detail)));
     }
 
@@ -153,7 +161,7 @@ public final class Timeline {
     public Data snapshot() {
         lock.lock();
         try {
-            long now = System.currentTimeMillis();
+            long now = clock.getAsLong();
             List<JobSpan> all = new ArrayList<>(finished);
             for (MutableSpan s : jobs.values()) {
                 all.add(new JobSpan(s.id, s.type, s.start, -1, "running", List.copyOf(s.progress), List.copyOf(s.phases)));

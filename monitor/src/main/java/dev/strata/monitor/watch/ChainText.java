@@ -76,6 +76,9 @@ final class ChainText {
             int fill = width - 2 - label.length();
             s.append(toBase ? '<' : '\'').append("=".repeat(fill / 2)).append(label)
                     .append("=".repeat(fill - fill / 2)).append(toBase ? '\'' : '>');
+        } else if (first != last) {
+            // too narrow for the label inside: the arrow over the span, the label after it
+            s.append(toBase ? '<' : '\'').append("=".repeat(width - 2)).append(toBase ? '\'' : '>').append(label.stripTrailing());
         } else {
             s.append(" ".repeat((width - 1) / 2)).append('^').append(label.stripTrailing());
         }

@@ -107,7 +107,8 @@ public final class CommandReference {
         for (Command c : own) {
             String args = c.params().isEmpty() ? "—" : c.params().stream().map(Param::describe).collect(Collectors.joining(", "));
             sb.append("| ").append(c.hasHmp() ? "`" + cell(c.hmpName()) + "`" : "—").append(" | ")
-                    .append(c.hasHmp() ? "`" + cell((c.hmpShortName().split("\\|")[0] + " " + c.hmpParams()).trim()) + "`" : "—")
+                    .append(c.hasHmp() ? "`" + cell(((c.isInfo() ? "info " : "") + c.hmpShortName().split("\\|")[0] + " "
+                            + c.hmpParams()).trim()) + "`" : "—")
                     .append(" | ").append(c.hasQmp() ? "`" + c.name() + "`" : "—").append(" | ").append(cell(args))
                     .append(" | ").append(cell(c.hasHmp() ? c.hmpHelp() : c.help())).append(" |\n");
         }

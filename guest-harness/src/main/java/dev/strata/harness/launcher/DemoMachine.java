@@ -173,9 +173,10 @@ public final class DemoMachine {
         b.append("  guest:   random 4k reads and writes, iodepth 8, " + GUEST_IOPS + " IOPS, verifying, on 64M-128M of virtio0\n");
         b.append("  QMP:     ").append(qmpSocket(folder)).append('\n');
         b.append("Try:\n");
-        b.append("  info block                       info block -n        info block-jobs\n");
+        b.append("  info chain       info guest      info block-jobs      info block (-n)\n");
+        b.append("  block_stream virtio0 8 file-A.img   (pull B..D into E at 8 MiB/s: about 5 s to watch;\n");
+        b.append("                                       without the 8 this small chain streams in under a second)\n");
         b.append("  block_stream node-D 0 file-B.img (copy C into D; D then backs onto B)\n");
-        b.append("  block_stream virtio0 0 file-A.img (pull B..D into E)   block_stream virtio0 (whole chain)\n");
         b.append("  snapshot_blkdev virtio0 ").append(folder.resolve("snap.qcow2")).append(" qcow2\n");
         b.append("  commit virtio0                   drive_mirror virtio0 ").append(folder.resolve("m.qcow2")).append(" qcow2\n");
         b.append("  help                             quit (or Ctrl-D)\n");

@@ -20,7 +20,8 @@ import java.util.Map;
 
 /**
  * {@code x-strata-query-chain}: each drive's backing chain, base first, with the seed's letters
- * ({@code A} for the base, then {@code B}, ...), and the block jobs working on it. A job names the
+ * (the first look names the base {@code A}, then {@code B}, ...; a layer keeps its letter, see
+ * {@link ChainLabels}), and the block jobs working on it. A job names the
  * letters of the layers it works on ({@code layers}) and, for mirror and backup, the target beside
  * the chain. Reads the graph without draining it: a chain changing under a running job is shown as
  * it is at that moment, and a layer whose allocation cannot be read shows {@code allocated: -1}.
@@ -48,15 +49,15 @@ final class ChainQuery {
         JobManager jobs = MachineJobs.of(machine);
         ArrayNode out = Json.array();
         for (BlockBackend b : backends) {
-            out.add(chain(b.name(), b.root(), jobs));
+            out.add(chain(b.name(), b.root(), jobs, ChainLabels.of(machine)));
         }
         if (device != null && backends.isEmpty()) {
-            out.add(chain(null, machine.graph().lookupOrNull(device), jobs));
+            out.add(chain(null, machine.graph().lookupOrNull(device), jobs, ChainLabels.of(machine)));
         }
         return out;
     }
 
-    private static ObjectNode chain(String device, BlockNode top, JobManager jobs) {
+    private static ObjectNode chain(String device, BlockNode top, JobManager jobs, ChainLabels names) {
         ObjectNode c = Json.object();
         if (device != null) {
             c.put("device", device);
@@ -64,10 +65,11 @@ final class ChainQuery {
         List<BlockNode> baseFirst = new ArrayList<>(Chains.chain(top));
         java.util.Collections.reverse(baseFirst);
         Map<BlockNode, String> letters = new IdentityHashMap<>();
+        String[] label = names.label(baseFirst);
         ArrayNode layers = c.putArray("layers");
         for (int i = 0; i < baseFirst.size(); i++) {
             BlockNode n = baseFirst.get(i);
-            String letter = label(i);
+            String letter = label[i];
             letters.put(n, letter);
             ObjectNode l = layers.addObject();
             l.put("label", letter);
@@ -93,7 +95,7 @@ final class ChainQuery {
             if (onChain.isEmpty()) {
                 continue;
             }
-            onChain.sort(null);
+            onChain.sort(java.util.Comparator.comparingInt(l -> indexOf(layers, l)));
             BlockJobInfo info = j.blockJobInfo();
             ObjectNode o = js.addObject();
             o.put("id", j.id());
@@ -113,10 +115,13 @@ final class ChainQuery {
         return c;
     }
 
-    /** A, B, ... Z, then A1, B1, ... for chains deeper than the alphabet. */
-    static String label(int i) {
-        char letter = (char) ('A' + i % 26);
-        return i < 26 ? String.valueOf(letter) : letter + Integer.toString(i / 26);
+    private static int indexOf(ArrayNode layers, String label) {
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i).get("label").asText().equals(label)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Bytes this layer answers for itself (data or zeros), or -1 when its map cannot be read now. */

@@ -154,6 +154,20 @@ class WatchCommandsTest {
     }
 
     @Test
+    void layersKeepTheirLettersWhileTheChainChanges() throws Exception {
+        chain("file-A.img", "file-B.img", "file-C.img");
+        start("file-C.img", null);
+        assertEquals("[A] <- [B] <- [C] <- virtio0", hmp("info chain").lines().findFirst().orElseThrow());
+        assertEquals("", hmp("block_stream virtio0 file-A.img"));
+        awaitNoJobs();
+        assertEquals("[A] <- [C] <- virtio0", hmp("info chain").lines().findFirst().orElseThrow(), "as the seed writes it");
+        assertEquals("", hmp("snapshot_blkdev virtio0 " + dir.resolve("snap.qcow2") + " qcow2"));
+        List<String> lines = hmp("info chain").lines().toList();
+        assertEquals("[A] <- [C] <- [D] <- virtio0", lines.get(0), "a new layer takes the next letter");
+        assertTrue(lines.get(3).startsWith("  [D] ") && lines.get(3).contains(dir.resolve("snap.qcow2").toString()), lines.get(3));
+    }
+
+    @Test
     void unknownDeviceIsOneLineError() {
         chain("file-A.img");
         start("file-A.img", null);

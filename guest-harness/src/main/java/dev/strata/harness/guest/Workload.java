@@ -50,6 +50,8 @@ public final class Workload {
     private final ReentrantLock reportLock = new ReentrantLock();
     private final ArrayDeque<IntervalReport> intervals = new ArrayDeque<>();
     private final LatencyHistogram total = new LatencyHistogram();
+    /** The ticks of the second in progress (the reporter adds, {@link #result()} reads; atomic buckets). */
+    private final LatencyHistogram currentSecond = new LatencyHistogram();
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean stopping;
     private volatile long startNanos;
@@ -271,7 +273,7 @@ public final class Workload {
 
     private void report() {
         LatencyHistogram tick = new LatencyHistogram();
-        LatencyHistogram second = new LatencyHistogram();
+        LatencyHistogram second = currentSecond;
         long tickNanos = TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
         int ticksPerSecond = (int) (TimeUnit.SECONDS.toNanos(1) / tickNanos);
         long[] lastTick = new long[6];
@@ -441,6 +443,7 @@ public final class Workload {
         LatencyHistogram all = new LatencyHistogram();
         all.add(total);
         if (reporter == null || reporter.isAlive()) {
+            all.add(currentSecond);
             for (Worker w : workers) {
                 all.add(w.hist);
             }

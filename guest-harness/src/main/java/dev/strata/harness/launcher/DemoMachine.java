@@ -11,8 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -45,21 +43,23 @@ public final class DemoMachine {
     }
 
     /**
-     * Where the demo's images go: {@code $STRATA_DEMO_DIR} when set, else
+     * Where the demo's images go: {@code $STRATA_DEMO_DIR} when set, else a new folder
      * {@code ./strata-demo/<timestamp>} when the current directory is writable, else
-     * {@code $TMPDIR/strata-demo-<timestamp>}. Always a new folder, so earlier runs stay intact.
+     * {@code $TMPDIR/strata-demo/<timestamp>}; {@code -2}, {@code -3}, ... when two demos start in
+     * the same second ({@link FreshFolder}). Always a new folder, so earlier runs stay intact.
      */
     public static Path defaultFolder() {
         String env = System.getenv("STRATA_DEMO_DIR");
         if (env != null && !env.isEmpty()) {
             return Path.of(env).toAbsolutePath();
         }
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path cwd = Path.of("").toAbsolutePath();
-        if (Files.isWritable(cwd)) {
-            return cwd.resolve("strata-demo").resolve(stamp);
+        Path parent = Files.isWritable(cwd) ? cwd.resolve("strata-demo") : Path.of(System.getProperty("java.io.tmpdir"), "strata-demo");
+        try {
+            return FreshFolder.create(parent, "");
+        } catch (IOException e) {
+            throw new UsageException(null, "cannot create a demo folder under " + parent + ": " + e.getMessage());
         }
-        return Path.of(System.getProperty("java.io.tmpdir"), "strata-demo-" + stamp);
     }
 
     /** The image of layer {@code letter} in {@code folder}. */

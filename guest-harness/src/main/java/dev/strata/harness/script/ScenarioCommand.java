@@ -85,7 +85,7 @@ public final class ScenarioCommand {
         }
         try {
             if (dir == null) {
-                dir = RunFolder.create(Path.of("strata-runs"), script.getFileName().toString());
+                dir = dev.strata.harness.launcher.FreshFolder.create(Path.of("strata-runs"), script.getFileName().toString());
             }
             Files.createDirectories(dir);
             dir = dir.toAbsolutePath();

@@ -1,4 +1,4 @@
-package dev.strata.harness.script;
+package dev.strata.harness.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,17 +17,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Runs started at the same second never share a folder (three lab 6 runs once wrote into one). */
+/** Runs (and demos) started in the same second never share a folder (three lab 6 runs once wrote into one). */
 @Timeout(60)
-class RunFolderTest {
+class FreshFolderTest {
 
     @TempDir
     Path dir;
 
     @Test
     void sameSecondGetsNumberedFolders() throws Exception {
-        Path a = RunFolder.create(dir, "06-when-things-go-wrong.strata");
-        Path b = RunFolder.create(dir, "06-when-things-go-wrong.strata");
+        Path a = FreshFolder.create(dir, "06-when-things-go-wrong.strata");
+        Path b = FreshFolder.create(dir, "06-when-things-go-wrong.strata");
         assertTrue(a.getFileName().toString().matches("06-when-things-go-wrong-\\d{8}-\\d{6}"), a.toString());
         if (a.getFileName().toString().equals(b.getFileName().toString().replaceFirst("-2$", ""))) {
             assertEquals(a.getFileName() + "-2", b.getFileName().toString());
@@ -36,12 +36,21 @@ class RunFolderTest {
     }
 
     @Test
+    void anEmptyNameIsJustTheTimestampAsTheDemoUsesIt() throws Exception {
+        Path a = FreshFolder.create(dir, "");
+        Path b = FreshFolder.create(dir, "");
+        assertTrue(a.getFileName().toString().matches("\\d{8}-\\d{6}"), a.toString());
+        assertTrue(b.getFileName().toString().matches("\\d{8}-\\d{6}(-2)?"), b.toString());
+        assertTrue(!a.equals(b));
+    }
+
+    @Test
     void concurrentRunsAllGetTheirOwn() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Callable<Path>> calls = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
-                calls.add(() -> RunFolder.create(dir, "lab.strata"));
+                calls.add(() -> FreshFolder.create(dir, "lab.strata"));
             }
             Set<Path> seen = new HashSet<>();
             for (Future<Path> f : pool.invokeAll(calls)) {

@@ -49,7 +49,8 @@ public final class Main {
                 }
                 case "img" -> ImgTool.run(Arrays.copyOfRange(args, 1, args.length), out, err);
                 case "bench" -> bench(Arrays.copyOfRange(args, 1, args.length), out, err);
-                case "run" -> dev.strata.harness.script.ScenarioCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+                case "run" -> dev.strata.harness.script.ScenarioCommand.run(Arrays.copyOfRange(args, 1, args.length), in, out, err,
+                        process && stdoutIsTerminal());
                 default -> new Launcher(in, out, err).processMode(process).runMachine(Arrays.asList(args));
             };
         } catch (UsageException e) {
@@ -62,6 +63,22 @@ public final class Main {
                 e.printStackTrace(err);
             }
             return 1;
+        }
+    }
+
+    /**
+     * Whether standard output is a terminal: {@code Console.isTerminal()} where the running JDK has
+     * it (22+; from then on a console exists even when output is redirected), else a console at all.
+     */
+    private static boolean stdoutIsTerminal() {
+        java.io.Console c = System.console();
+        if (c == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (ReflectiveOperationException e) {
+            return true;
         }
     }
 
@@ -86,7 +103,7 @@ public final class Main {
                          -S  -name NAME  -guest drive=ID,rw=randrw,bs=4k,iodepth=8[,runtime=S][,verify=on]
                        strata img COMMAND ...      the image tool (qemu-img's commands)
                        strata bench NAME [args]    run a benchmark program
-                       strata run [--dir DIR] FILE run a scenario script
+                       strata run [--dir DIR] [--step] FILE  run a scenario script (--step: pause before each step)
                        strata --version
                 See docs/user-guide.md.""");
     }

@@ -120,6 +120,14 @@ public abstract class Job {
         return id;
     }
 
+    /**
+     * The nodes the job works on, for display ({@code info chain}): stream's target and the layers
+     * it copies, commit's top down to its base, mirror's and backup's source and target.
+     */
+    public final List<BlockNode> workingNodes() {
+        return List.copyOf(nodes());
+    }
+
     public final JobType type() {
         return type;
     }

@@ -55,6 +55,7 @@ public final class Command {
     private final String hmpHelp;
     private final HmpRunner hmpRunner;
     private final Map<String, CompletionKind> completions;
+    private final boolean strataOwn;
 
     private Command(Builder b) {
         this.name = b.name;
@@ -66,6 +67,7 @@ public final class Command {
         this.hmpParams = b.hmpParams;
         this.hmpHelp = b.hmpHelp != null ? b.hmpHelp : b.help;
         this.completions = Map.copyOf(b.completions);
+        this.strataOwn = b.strataOwn;
         if (b.hmpRunner != null) {
             this.hmpRunner = b.hmpRunner;
         } else if (hmpName != null) {
@@ -138,6 +140,11 @@ public final class Command {
         return Arrays.asList(hmpShortName().split("\\|"));
     }
 
+    /** A command of Strata's own (no QEMU counterpart): {@code help} and the reference list it apart. */
+    public boolean isStrataOwn() {
+        return strataOwn;
+    }
+
     public boolean isInfo() {
         return hmpName != null && hmpName.startsWith("info ");
     }
@@ -190,6 +197,7 @@ public final class Command {
         private Function<Args, ObjectNode> hmpArgs = Args::toJson;
         private HmpFormatter hmpFormat = (ctx, a, r) -> { };
         private final Map<String, CompletionKind> completions = new LinkedHashMap<>();
+        private boolean strataOwn;
 
         private Builder(String name) {
             this.name = name;
@@ -245,6 +253,12 @@ public final class Command {
         /** Overrides tab completion of HMP argument {@code argName}. */
         public Builder complete(String argName, CompletionKind kind) {
             completions.put(argName, kind);
+            return this;
+        }
+
+        /** Marks the command as Strata's own, not one of QEMU's (QMP name {@code x-strata-...}). */
+        public Builder strataOwn() {
+            this.strataOwn = true;
             return this;
         }
 

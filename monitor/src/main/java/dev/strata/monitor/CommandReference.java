@@ -55,6 +55,9 @@ public final class CommandReference {
         sb.append("Arguments: `name` type, `?` = optional. Types follow QAPI: `str`, `int`, `bool`, an enum's values.\n\n");
         sb.append("| Command | Arguments | HMP form | What it does |\n|---|---|---|---|\n");
         for (Command c : r.qmpCommands()) {
+            if (c.isStrataOwn()) {
+                continue;
+            }
             String args = c.params().isEmpty() ? "—" : c.params().stream().map(Param::describe).collect(Collectors.joining(", "));
             String hmp = c.hasHmp() ? "`" + c.hmpName() + "`" : "—";
             sb.append("| `").append(c.name()).append("` | ").append(cell(args)).append(" | ").append(cell(hmp)).append(" | ")
@@ -68,13 +71,47 @@ public final class CommandReference {
         for (Command c : r.infoCommands()) {
             hmp.add(c);
         }
+        hmp.removeIf(Command::isStrataOwn);
         hmp.sort(java.util.Comparator.comparing(Command::hmpName));
         for (Command c : hmp) {
             sb.append("| `").append(cell(c.hmpName())).append("` | `").append(cell((c.hmpShortName().split("\\|")[0] + " " + c.hmpParams()).trim()))
                     .append("` | `").append(cell(c.argsType().isEmpty() ? "-" : c.argsType())).append("` | ")
                     .append(c.hasQmp() ? "`" + c.name() + "`" : "—").append(" | ").append(cell(c.hmpHelp())).append(" |\n");
         }
+        strataOwn(r, sb);
         return sb.toString();
+    }
+
+    /** Commands QEMU does not have: the tables above list only QEMU's, so a lab written for QEMU never uses these. */
+    private static void strataOwn(CommandRegistry r, StringBuilder sb) {
+        sb.append("\n## Strata's own commands\n\n");
+        sb.append("Not part of QEMU: commands for watching a machine work. `help` marks them `[Strata's own]`;\n");
+        sb.append("their QMP names start with `x-strata-`.\n\n");
+        sb.append("| HMP form | Syntax | QMP command | Arguments | What it does |\n|---|---|---|---|---|\n");
+        List<Command> own = new java.util.ArrayList<>();
+        for (Command c : r.qmpCommands()) {
+            if (c.isStrataOwn()) {
+                own.add(c);
+            }
+        }
+        for (Command c : r.infoCommands()) {
+            if (c.isStrataOwn() && !c.hasQmp()) {
+                own.add(c);
+            }
+        }
+        for (Command c : r.hmpCommands()) {
+            if (c.isStrataOwn() && !c.hasQmp()) {
+                own.add(c);
+            }
+        }
+        for (Command c : own) {
+            String args = c.params().isEmpty() ? "—" : c.params().stream().map(Param::describe).collect(Collectors.joining(", "));
+            sb.append("| ").append(c.hasHmp() ? "`" + cell(c.hmpName()) + "`" : "—").append(" | ")
+                    .append(c.hasHmp() ? "`" + cell(((c.isInfo() ? "info " : "") + c.hmpShortName().split("\\|")[0] + " "
+                            + c.hmpParams()).trim()) + "`" : "—")
+                    .append(" | ").append(c.hasQmp() ? "`" + c.name() + "`" : "—").append(" | ").append(cell(args))
+                    .append(" | ").append(cell(c.hasHmp() ? c.hmpHelp() : c.help())).append(" |\n");
+        }
     }
 
     private static String cell(String s) {

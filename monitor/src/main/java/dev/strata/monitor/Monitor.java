@@ -47,6 +47,7 @@ public final class Monitor {
         BlockCommands.register(r);
         QemuIoCommand.register(r);
         HmpBuiltins.register(r, machine, events);
+        dev.strata.monitor.watch.WatchCommands.register(r);
         for (CommandModule m : ServiceLoader.load(CommandModule.class, Monitor.class.getClassLoader())) {
             m.register(r, machine, events);
         }

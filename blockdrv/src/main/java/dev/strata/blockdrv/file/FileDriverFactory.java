@@ -58,11 +58,14 @@ public final class FileDriverFactory implements BlockDriverFactory {
     /** Creates (or truncates) the host file to {@code size} bytes; sparse. */
     @Override
     public void create(Path file, long size, BlockOptions options) {
+        HostFileTable.Handle claim = HostFileTable.get().claimForCreate(file);
         try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
             raf.setLength(0);
             raf.setLength(size); // ftruncate: the file stays sparse
         } catch (IOException e) {
             throw new BlockException(BlockException.Kind.IO, "Could not create '" + file + "': " + e.getMessage(), e);
+        } finally {
+            claim.release();
         }
     }
 }

@@ -151,6 +151,23 @@ public final class HostFileTable {
         }
     }
 
+    /**
+     * Claims {@code path} for creating an image in it, as QEMU's file driver does before it
+     * truncates: the file is made if missing (not truncated), then write is taken and not shared,
+     * failing with {@code Failed to get "write" lock} while another process (or a node of this
+     * one) uses the image. Hold the claim while writing the new image; release it afterwards.
+     */
+    public Handle claimForCreate(Path path) {
+        try {
+            Files.createFile(path);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // an existing image is overwritten, once the claim shows nobody uses it
+        } catch (IOException e) {
+            throw new BlockException(BlockException.Kind.IO, "Could not create '" + path + "': " + e.getMessage(), e);
+        }
+        return open(path, path.toString(), new Mode(true, true, true));
+    }
+
     private void changeMode(Handle h, Mode mode) {
         lock.lock();
         try {

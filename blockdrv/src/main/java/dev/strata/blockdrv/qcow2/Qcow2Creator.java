@@ -141,6 +141,8 @@ final class Qcow2Creator {
         }
         ByteBuffer rb = ByteBuffer.allocate((int) (blocks * clusterSize));
         Refcounts.fill(rb, refcountBits, used);
+        // QEMU's locks first: never truncate an image another process (or this one) is using
+        dev.strata.blockdrv.file.HostFileTable.Handle claim = dev.strata.blockdrv.file.HostFileTable.get().claimForCreate(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(ch, cluster0.clear(), 0);
@@ -152,6 +154,8 @@ final class Qcow2Creator {
             ch.force(true);
         } catch (IOException e) {
             throw new BlockException(BlockException.Kind.IO, "Could not create '" + file + "': " + e.getMessage(), e);
+        } finally {
+            claim.release();
         }
     }
 

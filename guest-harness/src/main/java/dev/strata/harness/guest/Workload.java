@@ -16,8 +16,9 @@ import java.util.function.Consumer;
 /**
  * One running workload: {@code iodepth} guest threads, each with its own buffer in guest memory,
  * issuing requests through a {@link GuestDisk} as the {@link WorkloadSpec} says, with optional
- * verification through the disk's shared {@link Verifier}. A reporter thread publishes an
- * {@link IntervalReport} every second.
+ * verification through the disk's shared {@link Verifier}. A reporter thread publishes a
+ * {@link GuestTick} every {@value #TICK_MILLIS} ms (for timelines that must show a two-second run)
+ * and an {@link IntervalReport} every second, built from the same ten ticks.
  *
  * <p>Thread safety: control methods from any thread. Each worker owns its counters and histogram
  * (atomics, read by the reporter); the interval list is guarded by {@code reportLock}.
@@ -25,6 +26,8 @@ import java.util.function.Consumer;
 public final class Workload {
 
     private static final int KEEP_INTERVALS = 3600;
+    /** The fine sampling period; a second holds a whole number of ticks. */
+    public static final int TICK_MILLIS = 100;
 
     private final WorkloadSpec spec;
     private final GuestDisk disk;
@@ -38,9 +41,17 @@ public final class Workload {
     private final AtomicLong issued = new AtomicLong();
     private final AtomicLong nextSlot = new AtomicLong();
     private final List<Consumer<IntervalReport>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<GuestTick>> tickListeners = new CopyOnWriteArrayList<>();
+    /** The last second's ticks, newest last, for a sliding "last second" that also works in the first one. */
+    private final ArrayDeque<RecentTick> recent = new ArrayDeque<>();
+
+    private record RecentTick(long nanos, long operations, long bytes, long errors, LatencyHistogram latencies) {
+    }
     private final ReentrantLock reportLock = new ReentrantLock();
     private final ArrayDeque<IntervalReport> intervals = new ArrayDeque<>();
     private final LatencyHistogram total = new LatencyHistogram();
+    /** The ticks of the second in progress (the reporter adds, {@link #result()} reads; atomic buckets). */
+    private final LatencyHistogram currentSecond = new LatencyHistogram();
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean stopping;
     private volatile long startNanos;
@@ -58,6 +69,7 @@ public final class Workload {
         final AtomicLong writeBytes = new AtomicLong();
         final AtomicLong errors = new AtomicLong();
         final AtomicLong verifyFailures = new AtomicLong();
+        final AtomicLong checkedReads = new AtomicLong();
 
         Worker(int index, GuestBuffer buf) {
             this.index = index;
@@ -103,6 +115,7 @@ public final class Workload {
                     if (verifier != null) {
                         if (r.ok()) {
                             verifyFailures.addAndGet(verifier.checkRead(reader, since, offset, buf));
+                            checkedReads.incrementAndGet();
                         } else {
                             verifier.abandonRead(reader);
                         }
@@ -190,6 +203,11 @@ public final class Workload {
         return name;
     }
 
+    /** The drive id of the disk it runs on. */
+    public String drive() {
+        return disk.driveId();
+    }
+
     public WorkloadSpec spec() {
         return spec;
     }
@@ -206,6 +224,11 @@ public final class Workload {
     /** Receives each second's figures on the reporter thread. */
     public void onInterval(Consumer<IntervalReport> listener) {
         listeners.add(listener);
+    }
+
+    /** Receives each {@value #TICK_MILLIS} ms's figures on the reporter thread. */
+    public void onTick(Consumer<GuestTick> listener) {
+        tickListeners.add(listener);
     }
 
     /** Starts the workers and the reporter. */
@@ -249,13 +272,18 @@ public final class Workload {
     }
 
     private void report() {
-        LatencyHistogram interval = new LatencyHistogram();
-        long[] last = new long[6];
-        long lastAt = startNanos;
-        long second = 0;
+        LatencyHistogram tick = new LatencyHistogram();
+        LatencyHistogram second = currentSecond;
+        long tickNanos = TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+        int ticksPerSecond = (int) (TimeUnit.SECONDS.toNanos(1) / tickNanos);
+        long[] lastTick = new long[6];
+        long[] lastSecond = new long[6];
+        long lastTickAt = startNanos;
+        long lastSecondAt = startNanos;
+        long ticks = 0;
         boolean done = false;
         while (!done) {
-            long next = startNanos + TimeUnit.SECONDS.toNanos(second + 1);
+            long next = startNanos + (ticks + 1) * tickNanos;
             while (isRunning() && System.nanoTime() < next) {
                 LockSupport.parkNanos(Math.min(next - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(50)));
             }
@@ -263,33 +291,101 @@ public final class Workload {
             if (done) {
                 endNanos = System.nanoTime();
             }
-            second++;
+            ticks++;
             long now = System.nanoTime();
             long[] cur = totals();
             for (Worker w : workers) {
-                w.hist.drainInto(interval);
+                w.hist.drainInto(tick);
             }
-            total.add(interval);
-            double secs = Math.max(1e-9, (now - lastAt) / 1e9);
-            IntervalReport r = new IntervalReport(name, disk.driveId(), second,
-                    (cur[0] - last[0]) / secs, (cur[1] - last[1]) / secs, (cur[2] - last[2]) / secs,
-                    (cur[3] - last[3]) / secs, interval.percentile(50), interval.percentile(99),
-                    interval.percentile(99.9), cur[4] - last[4], cur[5] - last[5]);
-            interval.reset();
-            last = cur;
-            lastAt = now;
-            reportLock.lock();
-            try {
-                intervals.addLast(r);
-                if (intervals.size() > KEEP_INTERVALS) {
-                    intervals.removeFirst();
-                }
-            } finally {
-                reportLock.unlock();
+            publishTick(now, cur, lastTick, lastTickAt, tick);
+            remember(new RecentTick(now - lastTickAt, cur[0] - lastTick[0] + cur[1] - lastTick[1],
+                    cur[2] - lastTick[2] + cur[3] - lastTick[3], cur[4] - lastTick[4], tick), ticksPerSecond);
+            second.add(tick);
+            tick.reset();
+            lastTick = cur;
+            lastTickAt = now;
+            if (ticks % ticksPerSecond == 0 || done) {
+                publishSecond(ticks / ticksPerSecond + (ticks % ticksPerSecond == 0 ? 0 : 1), now, cur, lastSecond,
+                        lastSecondAt, second);
+                total.add(second);
+                second.reset();
+                lastSecond = cur;
+                lastSecondAt = now;
             }
-            for (Consumer<IntervalReport> l : listeners) {
-                l.accept(r);
+        }
+    }
+
+    private void remember(RecentTick t, int keep) {
+        LatencyHistogram copy = new LatencyHistogram();
+        copy.add(t.latencies());
+        reportLock.lock();
+        try {
+            recent.addLast(new RecentTick(t.nanos(), t.operations(), t.bytes(), t.errors(), copy));
+            while (recent.size() > keep) {
+                recent.removeFirst();
             }
+        } finally {
+            reportLock.unlock();
+        }
+    }
+
+    /**
+     * The figures of the last second (the ticks of it that have passed, so also during the first
+     * second); {@code atMillis} is the time since start. All zero before the first tick.
+     */
+    public GuestTick lastSecond() {
+        long nanos = 0;
+        long ops = 0;
+        long bytes = 0;
+        long errors = 0;
+        LatencyHistogram h = new LatencyHistogram();
+        reportLock.lock();
+        try {
+            for (RecentTick t : recent) {
+                nanos += t.nanos();
+                ops += t.operations();
+                bytes += t.bytes();
+                errors += t.errors();
+                h.add(t.latencies());
+            }
+        } finally {
+            reportLock.unlock();
+        }
+        double secs = Math.max(1e-9, nanos / 1e9);
+        return new GuestTick(name, disk.driveId(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos),
+                nanos == 0 ? 0 : ops / secs, nanos == 0 ? 0 : bytes / secs, h.percentile(50), h.percentile(99), errors);
+    }
+
+    private void publishTick(long now, long[] cur, long[] last, long lastAt, LatencyHistogram h) {
+        if (tickListeners.isEmpty()) {
+            return;
+        }
+        double secs = Math.max(1e-9, (now - lastAt) / 1e9);
+        GuestTick t = new GuestTick(name, disk.driveId(), TimeUnit.NANOSECONDS.toMillis(now - startNanos),
+                (cur[0] - last[0] + cur[1] - last[1]) / secs, (cur[2] - last[2] + cur[3] - last[3]) / secs,
+                h.percentile(50), h.percentile(99), cur[4] - last[4]);
+        for (Consumer<GuestTick> l : tickListeners) {
+            l.accept(t);
+        }
+    }
+
+    private void publishSecond(long second, long now, long[] cur, long[] last, long lastAt, LatencyHistogram h) {
+        double secs = Math.max(1e-9, (now - lastAt) / 1e9);
+        IntervalReport r = new IntervalReport(name, disk.driveId(), second,
+                (cur[0] - last[0]) / secs, (cur[1] - last[1]) / secs, (cur[2] - last[2]) / secs,
+                (cur[3] - last[3]) / secs, h.percentile(50), h.percentile(99),
+                h.percentile(99.9), cur[4] - last[4], cur[5] - last[5]);
+        reportLock.lock();
+        try {
+            intervals.addLast(r);
+            if (intervals.size() > KEEP_INTERVALS) {
+                intervals.removeFirst();
+            }
+        } finally {
+            reportLock.unlock();
+        }
+        for (Consumer<IntervalReport> l : listeners) {
+            l.accept(r);
         }
     }
 
@@ -317,6 +413,26 @@ public final class Workload {
         }
     }
 
+    /** Reads and writes completed so far. */
+    public long operations() {
+        long[] t = totals();
+        return t[0] + t[1];
+    }
+
+    /** Sectors found wrong by this workload's reads so far. */
+    public long verifyFailures() {
+        return totals()[5];
+    }
+
+    /** Reads whose data was checked against the verifier's shadow map so far (0 without verify=on). */
+    public long checkedReads() {
+        long n = 0;
+        for (Worker w : workers) {
+            n += w.checkedReads.get();
+        }
+        return n;
+    }
+
     /** Totals so far (final once {@link #await} returned true). */
     public WorkloadResult result() {
         long[] t = totals();
@@ -327,6 +443,7 @@ public final class Workload {
         LatencyHistogram all = new LatencyHistogram();
         all.add(total);
         if (reporter == null || reporter.isAlive()) {
+            all.add(currentSecond);
             for (Worker w : workers) {
                 all.add(w.hist);
             }

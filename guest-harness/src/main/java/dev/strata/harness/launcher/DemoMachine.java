@@ -11,8 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -45,21 +43,23 @@ public final class DemoMachine {
     }
 
     /**
-     * Where the demo's images go: {@code $STRATA_DEMO_DIR} when set, else
+     * Where the demo's images go: {@code $STRATA_DEMO_DIR} when set, else a new folder
      * {@code ./strata-demo/<timestamp>} when the current directory is writable, else
-     * {@code $TMPDIR/strata-demo-<timestamp>}. Always a new folder, so earlier runs stay intact.
+     * {@code $TMPDIR/strata-demo/<timestamp>}; {@code -2}, {@code -3}, ... when two demos start in
+     * the same second ({@link FreshFolder}). Always a new folder, so earlier runs stay intact.
      */
     public static Path defaultFolder() {
         String env = System.getenv("STRATA_DEMO_DIR");
         if (env != null && !env.isEmpty()) {
             return Path.of(env).toAbsolutePath();
         }
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path cwd = Path.of("").toAbsolutePath();
-        if (Files.isWritable(cwd)) {
-            return cwd.resolve("strata-demo").resolve(stamp);
+        Path parent = Files.isWritable(cwd) ? cwd.resolve("strata-demo") : Path.of(System.getProperty("java.io.tmpdir"), "strata-demo");
+        try {
+            return FreshFolder.create(parent, "");
+        } catch (IOException e) {
+            throw new UsageException(null, "cannot create a demo folder under " + parent + ": " + e.getMessage());
         }
-        return Path.of(System.getProperty("java.io.tmpdir"), "strata-demo-" + stamp);
     }
 
     /** The image of layer {@code letter} in {@code folder}. */
@@ -173,9 +173,10 @@ public final class DemoMachine {
         b.append("  guest:   random 4k reads and writes, iodepth 8, " + GUEST_IOPS + " IOPS, verifying, on 64M-128M of virtio0\n");
         b.append("  QMP:     ").append(qmpSocket(folder)).append('\n');
         b.append("Try:\n");
-        b.append("  info block                       info block -n        info block-jobs\n");
+        b.append("  info chain       info guest      info block-jobs      info block (-n)\n");
+        b.append("  block_stream virtio0 8 file-A.img   (pull B..D into E at 8 MiB/s: about 5 s to watch;\n");
+        b.append("                                       without the 8 this small chain streams in under a second)\n");
         b.append("  block_stream node-D 0 file-B.img (copy C into D; D then backs onto B)\n");
-        b.append("  block_stream virtio0 0 file-A.img (pull B..D into E)   block_stream virtio0 (whole chain)\n");
         b.append("  snapshot_blkdev virtio0 ").append(folder.resolve("snap.qcow2")).append(" qcow2\n");
         b.append("  commit virtio0                   drive_mirror virtio0 ").append(folder.resolve("m.qcow2")).append(" qcow2\n");
         b.append("  help                             quit (or Ctrl-D)\n");

@@ -45,6 +45,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
     private final Peripherals devices;
     private final Guest guest;
     private final JobManager jobs = new JobManager();
+    private final GuestWatchAdapter guestWatch;
     private final PrintStream out;
     private final PrintStream err;
     private final List<Service> services = new CopyOnWriteArrayList<>();
@@ -69,6 +70,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
         this.vm = vm;
         this.devices = devices;
         this.guest = guest;
+        this.guestWatch = new GuestWatchAdapter(guest);
         this.out = out;
         this.err = err;
     }
@@ -121,10 +123,10 @@ public final class StrataMachine implements Machine, AutoCloseable {
         return d == null ? "ok" : d.ioStatus().qapiName();
     }
 
-    /** Machine parts the monitor's command modules reach by type: jobs, run state, devices, guest. */
+    /** Machine parts the monitor's command modules reach by type: jobs, run state, devices, guest (and its live figures). */
     @Override
     public <T> Optional<T> lookup(Class<T> type) {
-        for (Object part : new Object[] {jobs, vm, devices, guest}) {
+        for (Object part : new Object[] {jobs, vm, devices, guest, guestWatch}) {
             if (type.isInstance(part)) {
                 return Optional.of(type.cast(part));
             }

@@ -1,20 +1,36 @@
 package dev.strata.harness.report;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
- * Draws a {@link Timeline.Data} as one self-contained SVG: guest IOPS and p99 latency per second,
- * each job as a bar over the same time axis (filled as its progress advanced), and the backing
- * chain before and after as box diagrams. No scripts, no external fonts or files.
- * Stateless and thread safe.
+ * Draws a {@link Timeline.Data} as one self-contained SVG on one time axis: guest IOPS and p99
+ * latency (a line per workload), the monitor's events as marks across both charts, each job as a
+ * lane with its phases ({@code created}, {@code running}, {@code ready}, ...) and a line of bytes
+ * done over time, and the backing chain before and after. Long runs are drawn as averages of
+ * several samples (said in the header), so a ten-minute soak stays readable. No scripts, no
+ * external fonts or files.
+ *
+ * <p>Stateless and thread safe.
  */
 public final class SvgReport {
 
-    private static final int W = 1000;
-    private static final int LEFT = 90;
-    private static final int PLOT_W = W - LEFT - 30;
-    private static final int CHART_H = 150;
+    static final int W = 1000;
+    static final int LEFT = 90;
+    static final int PLOT_W = W - LEFT - 30;
+    static final int CHART_H = 150;
+    /** At most this many points per line: about one per pixel of the plot. */
+    static final int MAX_POINTS = PLOT_W;
+    static final String[] IOPS_COLOURS = {"#2a6fdb", "#8e44ad", "#16a085", "#7f8c8d"};
+    static final String[] P99_COLOURS = {"#d9822b", "#c0392b", "#b7950b", "#6e2c00"};
+    static final String PROGRESS_COLOUR = "#197a4b";
+    static final String EVENT_COLOUR = "#b03060";
+    static final Map<String, String> PHASE_COLOURS = Map.of("created", "#c8c8c8", "running", "#8fdcb4", "ready", "#f2c14e",
+            "paused", "#e6e6a0", "standby", "#e6e6a0", "waiting", "#d8d8d8", "pending", "#f5a97f", "aborting", "#e57373",
+            "concluded", "#777777");
 
     private SvgReport() {
     }
@@ -22,9 +38,15 @@ public final class SvgReport {
     public static String render(Timeline.Data d) {
         long t0 = d.startMillis();
         long span = Math.max(1000, d.endMillis() - t0);
-        int jobsTop = 60 + 2 * (CHART_H + 50);
+        Axis axis = new Axis(t0, span);
+        Map<String, List<Timeline.Sample>> series = bySeries(d.samples());
+        long bucket = bucketMillis(d, series, span);
+        int iopsTop = 80;
+        int p99Top = iopsTop + CHART_H + 40;
+        int eventsTop = p99Top + CHART_H + 30;
+        int jobsTop = eventsTop + 3 * 14 + 40;
         int lanes = Math.max(1, d.jobs().size());
-        int chainTop = jobsTop + lanes * 34 + 50;
+        int chainTop = jobsTop + lanes * JobLanes.LANE + 30;
         int height = chainTop + 2 * 90 + 20;
         StringBuilder s = new StringBuilder();
         s.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -32,98 +54,165 @@ public final class SvgReport {
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">%n",
                 W, height, W, height));
         s.append("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
-        s.append(text(LEFT, 28, esc(d.title()), "font-size=\"18\" font-weight=\"bold\""));
-        s.append(text(LEFT, 46, String.format(Locale.ROOT, "%.1f s recorded, %d guest samples, %d job(s)",
-                span / 1000.0, d.samples().size(), d.jobs().size()), "fill=\"#555\""));
-
-        double maxIops = 1;
-        double maxP99 = 1;
-        for (Timeline.Sample x : d.samples()) {
-            maxIops = Math.max(maxIops, x.iops());
-            maxP99 = Math.max(maxP99, x.p99Micros());
-        }
-        int iopsTop = 60;
-        int p99Top = iopsTop + CHART_H + 50;
-        chart(s, d, iopsTop, "guest IOPS", maxIops, true, t0, span);
-        chart(s, d, p99Top, "p99 latency (µs)", maxP99, false, t0, span);
-        jobs(s, d, jobsTop, t0, span);
+        s.append(Svg.text(LEFT, 28, Svg.esc(d.title()), "font-size=\"18\" font-weight=\"bold\""));
+        s.append(Svg.text(LEFT, 46, String.format(Locale.ROOT, "%.1f s recorded, %d guest samples, %d job(s), %d event(s)",
+                span / 1000.0, d.samples().size(), d.jobs().size(), d.events().size()), "fill=\"#555\""));
+        s.append(Svg.text(LEFT, 62, Svg.esc(sampling(d.sampleMillis(), bucket)), "fill=\"#555\" id=\"sampling\""));
+        chart(s, series, bucket, axis, iopsTop, true, d);
+        chart(s, series, bucket, axis, p99Top, false, d);
+        events(s, d.events(), axis, iopsTop, p99Top + CHART_H, eventsTop);
+        JobLanes.draw(s, d.jobs(), axis, jobsTop);
         chain(s, chainTop, "backing chain before", d.chainBefore());
         chain(s, chainTop + 90, "backing chain after", d.chainAfter());
         s.append("</svg>\n");
         return s.toString();
     }
 
-    private static void chart(StringBuilder s, Timeline.Data d, int top, String label, double max, boolean iops, long t0, long span) {
+    /** Maps time to the plot's x coordinate. */
+    record Axis(long t0, long span) {
+        double x(long atMillis) {
+            return LEFT + PLOT_W * (double) (Math.min(Math.max(atMillis, t0), t0 + span) - t0) / span;
+        }
+    }
+
+    static String sampling(long sampleMillis, long bucket) {
+        String base = "guest sampled every " + sampleMillis + " ms";
+        return bucket <= sampleMillis ? base + ", every sample drawn"
+                : base + "; drawn as " + bucket + " ms averages (p99: the highest of each " + bucket + " ms)";
+    }
+
+    private static Map<String, List<Timeline.Sample>> bySeries(List<Timeline.Sample> samples) {
+        Map<String, List<Timeline.Sample>> m = new LinkedHashMap<>();
+        for (Timeline.Sample x : samples) {
+            m.computeIfAbsent(x.series(), k -> new ArrayList<>()).add(x);
+        }
+        return m;
+    }
+
+    /** The averaging period: the sampling period, or a multiple of it when a line would exceed {@link #MAX_POINTS}. */
+    static long bucketMillis(Timeline.Data d, Map<String, List<Timeline.Sample>> series, long span) {
+        int most = 0;
+        for (List<Timeline.Sample> l : series.values()) {
+            most = Math.max(most, l.size());
+        }
+        long sample = Math.max(1, d.sampleMillis());
+        if (most <= MAX_POINTS) {
+            return sample;
+        }
+        long perPoint = (span + MAX_POINTS - 1) / MAX_POINTS;
+        return ((perPoint + sample - 1) / sample) * sample;
+    }
+
+    /** Averages IOPS and keeps the highest p99 per {@code bucket} ms; returns the samples unchanged for the sampling period. */
+    static List<Timeline.Sample> coarsen(List<Timeline.Sample> in, long t0, long bucket, long sampleMillis) {
+        if (bucket <= sampleMillis || in.isEmpty()) {
+            return in;
+        }
+        List<Timeline.Sample> out = new ArrayList<>();
+        long current = Long.MIN_VALUE;
+        double iops = 0;
+        double p99 = 0;
+        int n = 0;
+        for (Timeline.Sample x : in) {
+            long b = (x.atMillis() - t0) / bucket;
+            if (b != current && n > 0) {
+                out.add(new Timeline.Sample(t0 + current * bucket + bucket / 2, x.series(), iops / n, p99));
+                iops = 0;
+                p99 = 0;
+                n = 0;
+            }
+            current = b;
+            iops += x.iops();
+            p99 = Math.max(p99, x.p99Micros());
+            n++;
+        }
+        out.add(new Timeline.Sample(t0 + current * bucket + bucket / 2, in.get(0).series(), iops / n, p99));
+        return out;
+    }
+
+    private static void chart(StringBuilder s, Map<String, List<Timeline.Sample>> series, long bucket, Axis axis, int top,
+                              boolean iops, Timeline.Data d) {
+        Map<String, List<Timeline.Sample>> drawn = new LinkedHashMap<>();
+        double max = 1;
+        for (Map.Entry<String, List<Timeline.Sample>> e : series.entrySet()) {
+            List<Timeline.Sample> l = coarsen(e.getValue(), axis.t0(), bucket, d.sampleMillis());
+            drawn.put(e.getKey(), l);
+            for (Timeline.Sample x : l) {
+                max = Math.max(max, iops ? x.iops() : x.p99Micros());
+            }
+        }
         s.append(String.format(Locale.ROOT, "<g class=\"chart\" id=\"%s\">%n", iops ? "iops" : "p99"));
-        s.append(rect(LEFT, top, PLOT_W, CHART_H, "fill=\"#f7f7fb\" stroke=\"#ccc\""));
-        s.append(text(8, top + 14, label, "fill=\"#333\""));
-        s.append(text(8, top + 30, fmt(max), "fill=\"#777\""));
-        s.append(text(8, top + CHART_H, "0", "fill=\"#777\""));
-        StringBuilder pts = new StringBuilder();
-        for (Timeline.Sample x : d.samples()) {
-            double v = iops ? x.iops() : x.p99Micros();
-            double px = LEFT + PLOT_W * (double) (x.atMillis() - t0) / span;
-            double py = top + CHART_H - CHART_H * v / max;
-            pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, py));
-        }
-        if (!pts.isEmpty()) {
-            s.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>%n",
-                    iops ? "#2a6fdb" : "#d9822b", pts.toString().strip()));
-        }
-        // job lifetimes drawn over the charts so a dip lines up with what caused it
+        s.append(Svg.rect(LEFT, top, PLOT_W, CHART_H, "fill=\"#f7f7fb\" stroke=\"#ccc\""));
+        s.append(Svg.text(8, top + 14, iops ? "guest IOPS" : "p99 latency (µs)", "fill=\"#333\""));
+        s.append(Svg.text(8, top + 30, fmt(max), "fill=\"#777\""));
+        s.append(Svg.text(8, top + CHART_H, "0", "fill=\"#777\""));
+        // job lifetimes shaded under the lines, so a dip lines up with what caused it
         for (Timeline.JobSpan j : d.jobs()) {
-            double x0 = LEFT + PLOT_W * (double) (j.startMillis() - t0) / span;
-            long end = j.endMillis() < 0 ? t0 + span : j.endMillis();
-            double x1 = LEFT + PLOT_W * (double) (end - t0) / span;
-            s.append(String.format(Locale.ROOT,
-                    "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#3c9\" fill-opacity=\"0.12\"/>%n",
-                    x0, top, Math.max(1, x1 - x0), CHART_H));
+            double x0 = axis.x(j.startMillis());
+            double x1 = axis.x(j.endMillis() < 0 ? axis.t0() + axis.span() : j.endMillis());
+            s.append(Svg.rect(x0, top, Math.max(1, x1 - x0), CHART_H, "fill=\"#3c9\" fill-opacity=\"0.10\""));
         }
-        for (int i = 0; i <= 10; i++) {
-            double px = LEFT + PLOT_W * i / 10.0;
-            String tick = span < 20_000 ? "%.1fs" : "%.0fs";
-            s.append(text(px - 8, top + CHART_H + 14, String.format(Locale.ROOT, tick, span * i / 10000.0), "fill=\"#777\" font-size=\"10\""));
+        int i = 0;
+        for (Map.Entry<String, List<Timeline.Sample>> e : drawn.entrySet()) {
+            String colour = (iops ? IOPS_COLOURS : P99_COLOURS)[i % IOPS_COLOURS.length];
+            StringBuilder pts = new StringBuilder();
+            for (Timeline.Sample x : e.getValue()) {
+                double v = iops ? x.iops() : x.p99Micros();
+                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", axis.x(x.atMillis()), top + CHART_H - CHART_H * v / max));
+            }
+            s.append(String.format(Locale.ROOT,
+                    "<polyline class=\"series\" data-series=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>%n",
+                    Svg.esc(e.getKey()), colour, pts.toString().strip()));
+            if (iops) {
+                s.append(Svg.text(LEFT + PLOT_W - 220, top + 16 + 14 * i, Svg.esc(e.getKey()), "fill=\"" + colour + "\""));
+            }
+            i++;
+        }
+        if (drawn.isEmpty()) {
+            s.append(Svg.text(LEFT + 10, top + 20, "no guest samples", "fill=\"#777\""));
+        }
+        for (int t = 0; t <= 10; t++) {
+            double px = LEFT + PLOT_W * t / 10.0;
+            String tick = axis.span() < 20_000 ? "%.1fs" : "%.0fs";
+            s.append(Svg.text(px - 8, top + CHART_H + 14, String.format(Locale.ROOT, tick, axis.span() * t / 10000.0),
+                    "fill=\"#777\" font-size=\"10\""));
         }
         s.append("</g>\n");
     }
 
-    private static void jobs(StringBuilder s, Timeline.Data d, int top, long t0, long span) {
-        s.append("<g id=\"jobs\">\n");
-        s.append(text(8, top - 8, "jobs", "font-weight=\"bold\""));
-        if (d.jobs().isEmpty()) {
-            s.append(text(LEFT, top + 16, "no block jobs ran", "fill=\"#777\""));
+    /** A mark across both charts per event, and its name in a strip below (three rows, so neighbours don't overlap). */
+    private static void events(StringBuilder s, List<Timeline.Event> events, Axis axis, int top, int bottom, int stripTop) {
+        s.append("<g id=\"events\">\n");
+        s.append(Svg.text(8, stripTop + 10, "events", "font-weight=\"bold\""));
+        if (events.isEmpty()) {
+            s.append(Svg.text(LEFT, stripTop + 10, "no events", "fill=\"#777\""));
         }
-        int y = top;
-        for (Timeline.JobSpan j : d.jobs()) {
-            double x0 = LEFT + PLOT_W * (double) (j.startMillis() - t0) / span;
-            long end = j.endMillis() < 0 ? t0 + span : j.endMillis();
-            double w = Math.max(2, PLOT_W * (double) (end - j.startMillis()) / span);
-            s.append(rect(x0, y, w, 24, "fill=\"#e4f5ec\" stroke=\"#3c9\""));
-            // progress: the filled part grows as offset/len grew, sample by sample
-            StringBuilder pts = new StringBuilder(String.format(Locale.ROOT, "%.1f,%d ", x0, y + 24));
-            for (Timeline.Progress p : j.progress()) {
-                double px = LEFT + PLOT_W * (double) (p.atMillis() - t0) / span;
-                double frac = p.len() == 0 ? 1 : Math.min(1, (double) p.offset() / p.len());
-                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, y + 24 - 24 * frac));
+        double[] rowEnd = {-1e9, -1e9, -1e9};
+        for (Timeline.Event e : events) {
+            double x = axis.x(e.atMillis());
+            String label = e.name() + (e.detail().isEmpty() ? "" : " " + e.detail());
+            int row = 0;
+            for (int r = 0; r < rowEnd.length; r++) {
+                if (rowEnd[r] < x) {
+                    row = r;
+                    break;
+                }
+                row = rowEnd[r] < rowEnd[row] ? r : row;
             }
-            if (!j.progress().isEmpty()) {
-                Timeline.Progress last = j.progress().get(j.progress().size() - 1);
-                double lastX = LEFT + PLOT_W * (double) (last.atMillis() - t0) / span;
-                pts.append(String.format(Locale.ROOT, "%.1f,%d", lastX, y + 24));
-            }
-            s.append(String.format(Locale.ROOT, "<polygon fill=\"#3c9\" fill-opacity=\"0.35\" stroke=\"#197a4b\" points=\"%s\"/>%n", pts.toString().strip()));
-            s.append(text(8, y + 16, esc(j.type()), "fill=\"#333\""));
-            s.append(text(x0 + 4, y + 16, esc(j.id() + " — " + j.outcome()), "fill=\"#114\""));
-            y += 34;
+            rowEnd[row] = x + 6.5 * label.length();
+            s.append(String.format(Locale.ROOT,
+                    "<line class=\"event\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"1\" stroke-dasharray=\"4 3\"/>%n",
+                    x, top, x, stripTop + 14 * row + 2, EVENT_COLOUR));
+            s.append(Svg.textWithin(x + 2, stripTop + 10 + 14 * row, label, "fill=\"" + EVENT_COLOUR + "\" font-size=\"10\""));
         }
         s.append("</g>\n");
     }
 
     private static void chain(StringBuilder s, int top, String label, List<String> chain) {
         s.append("<g class=\"chain\">\n");
-        s.append(text(8, top + 14, label, "font-weight=\"bold\""));
+        s.append(Svg.text(8, top + 14, label, "font-weight=\"bold\""));
         if (chain.isEmpty()) {
-            s.append(text(LEFT + 60, top + 45, "(not recorded)", "fill=\"#777\""));
+            s.append(Svg.text(LEFT + 60, top + 45, "(not recorded)", "fill=\"#777\""));
         }
         // drawn base first, left to right, like the [A] <- [B] <- [E] notation
         int n = chain.size();
@@ -131,8 +220,8 @@ public final class SvgReport {
         for (int i = 0; i < n; i++) {
             String name = chain.get(n - 1 - i);
             double x = LEFT + 60 + i * (boxW + 20);
-            s.append(rect(x, top + 25, boxW, 36, i == n - 1 ? "fill=\"#fff4d6\" stroke=\"#c90\"" : "fill=\"#eef\" stroke=\"#88a\""));
-            s.append(text(x + 6, top + 48, esc(shortName(name)), "fill=\"#222\""));
+            s.append(Svg.rect(x, top + 25, boxW, 36, i == n - 1 ? "fill=\"#fff4d6\" stroke=\"#c90\"" : "fill=\"#eef\" stroke=\"#88a\""));
+            s.append(Svg.text(x + 6, top + 48, Svg.esc(shortName(name)), "fill=\"#222\""));
             if (i > 0) {
                 s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" fill=\"#555\">&lt;-</text>%n", x - 17, top + 48));
             }
@@ -145,19 +234,11 @@ public final class SvgReport {
         return slash >= 0 ? path.substring(slash + 1) : path;
     }
 
-    private static String rect(double x, double y, double w, double h, String attrs) {
-        return String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" %s/>%n", x, y, w, h, attrs);
-    }
-
-    private static String text(double x, double y, String t, String attrs) {
-        return String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" %s>%s</text>%n", x, y, attrs, t);
-    }
-
-    private static String fmt(double v) {
+    static String fmt(double v) {
         return v >= 10000 ? String.format(Locale.ROOT, "%.0fk", v / 1000) : String.format(Locale.ROOT, "%.0f", v);
     }
 
     static String esc(String t) {
-        return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+        return Svg.esc(t);
     }
 }

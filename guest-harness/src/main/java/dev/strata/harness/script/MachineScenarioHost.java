@@ -4,7 +4,6 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
 import dev.strata.blockdrv.img.ImgTool;
-import dev.strata.harness.guest.IntervalReport;
 import dev.strata.harness.guest.VerifyReport;
 import dev.strata.harness.guest.Workload;
 import dev.strata.harness.guest.WorkloadSpec;
@@ -17,6 +16,7 @@ import dev.strata.harness.report.Timeline;
 import dev.strata.jobs.BlockJobInfo;
 import dev.strata.monitor.EventBus;
 import dev.strata.monitor.QmpEvent;
+import dev.strata.monitor.watch.JobProgressText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -40,10 +40,9 @@ public final class MachineScenarioHost implements ScenarioHost {
 
     private final PrintStream out;
     private final PrintStream err;
-    private final Timeline timeline = new Timeline();
+    private final Timeline timeline = new Timeline(Workload.TICK_MILLIS);
     private final List<String> events = new CopyOnWriteArrayList<>();
     private final List<AutoCloseable> closers = new ArrayList<>();
-    private final IntervalAggregator guestFigures = new IntervalAggregator(timeline);
     private StrataMachine machine;
     private InProcessQmp qmp;
     /** False when the script runs on a machine the launcher built ({@code -guest script=}): not ours to close. */
@@ -87,15 +86,16 @@ public final class MachineScenarioHost implements ScenarioHost {
     }
 
     private void wire() {
+        timeline.begin();
         EventBus bus = machine.monitor().events();
         closers.add(bus.subscribe(new EventBus.Listener() {
             @Override
             public void event(QmpEvent e) {
                 events.add(e.name());
-                recordJob(e);
+                recordEvent(e);
             }
         }));
-        machine.guest().workloads().forEach(w -> w.onInterval(guestFigures::add));
+        machine.guest().workloads().forEach(this::sampleGuest);
         timeline.chainBefore(chainOfFirstDrive());
         Thread sampler = Thread.ofVirtual().name("scenario-progress").start(this::sampleProgress);
         closers.add(sampler::interrupt);
@@ -103,8 +103,15 @@ public final class MachineScenarioHost implements ScenarioHost {
         closers.add(qmp);
     }
 
-    private void recordJob(QmpEvent e) {
+    private void sampleGuest(Workload w) {
+        w.onTick(t -> timeline.sample(t.workload(), t.iops(), t.p99Ns() / 1000.0));
+    }
+
+    /** Job status changes become the job's phases; every other event becomes a mark on the time axis. */
+    private void recordEvent(QmpEvent e) {
         if (!e.name().equals("JOB_STATUS_CHANGE")) {
+            String detail = e.data() == null ? "" : e.data().path("device").asText(e.data().path("id").asText(""));
+            timeline.event(e.name(), detail);
             return;
         }
         String id = e.data().path("id").asText();
@@ -115,7 +122,13 @@ public final class MachineScenarioHost implements ScenarioHost {
                 timeline.jobStarted(id, job != null ? job.type().toString().toLowerCase() : "job");
             }
             case "null" -> timeline.jobEnded(id, outcomeOf(id));
-            default -> { }
+            default -> {
+                timeline.jobPhase(id, status);
+                var job = machine.jobs().find(id);
+                if (job != null) {
+                    timeline.jobProgress(id, job.offset(), job.len());  // the last bytes, not the sampler's last look
+                }
+            }
         }
     }
 
@@ -138,7 +151,7 @@ public final class MachineScenarioHost implements ScenarioHost {
                 for (BlockJobInfo j : machine.jobs().queryBlockJobs()) {
                     timeline.jobProgress(j.device(), j.offset(), j.len());
                 }
-                Thread.sleep(200);
+                Thread.sleep(Workload.TICK_MILLIS);
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -173,8 +186,7 @@ public final class MachineScenarioHost implements ScenarioHost {
     @Override
     public void startGuest(String spec) {
         requireMachine();
-        Workload w = machine.guest().start(WorkloadSpec.parse(spec));
-        w.onInterval(guestFigures::add);
+        sampleGuest(machine.guest().start(WorkloadSpec.parse(spec)));
     }
 
     @Override
@@ -202,6 +214,18 @@ public final class MachineScenarioHost implements ScenarioHost {
     public boolean jobExists(String id) {
         requireMachine();
         return machine.jobs().find(id) != null;
+    }
+
+    @Override
+    public List<String> jobProgressLines() {
+        if (machine == null) {
+            return List.of();
+        }
+        List<String> lines = new ArrayList<>();
+        for (BlockJobInfo j : machine.jobs().queryBlockJobs()) {
+            lines.add(JobProgressText.line(j));
+        }
+        return lines;
     }
 
     @Override
@@ -238,35 +262,6 @@ public final class MachineScenarioHost implements ScenarioHost {
         }
         if (machine != null && ownsMachine) {
             machine.close();
-        }
-    }
-
-    /** Sums the per-second figures of all workloads into one sample per second. */
-    private static final class IntervalAggregator {
-        private final Timeline timeline;
-        private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
-        private long second = -1;
-        private double iops;
-        private double p99Micros;
-
-        IntervalAggregator(Timeline timeline) {
-            this.timeline = timeline;
-        }
-
-        void add(IntervalReport r) {
-            lock.lock();
-            try {
-                if (r.second() != second && second >= 0) {
-                    timeline.sample(iops, p99Micros);
-                    iops = 0;
-                    p99Micros = 0;
-                }
-                second = r.second();
-                iops += r.iops();
-                p99Micros = Math.max(p99Micros, r.p99Ns() / 1000.0);
-            } finally {
-                lock.unlock();
-            }
         }
     }
 }

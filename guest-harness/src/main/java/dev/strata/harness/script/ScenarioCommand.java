@@ -1,28 +1,44 @@
 package dev.strata.harness.script;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.List;
 
 /**
- * {@code strata run [--dir DIR] [--quiet] FILE}: runs a scenario script in a working folder
- * (a fresh one next to the script's name unless {@code --dir} is given), echoing every step and
- * its output unless quiet. Exit status 0 when every step passed, 1 otherwise, 2 for usage errors.
+ * {@code strata run [--dir DIR] [--quiet] [--step] FILE}: runs a scenario script in a working
+ * folder (a fresh, unique one under {@code strata-runs/} unless {@code --dir} is given), echoing
+ * every step and its output unless quiet. {@code --step} makes the run attended: it stops before
+ * each step, shows the line it will run and waits for Enter. Attended runs (and runs on a
+ * terminal) draw the running jobs' progress bar while they wait; output to a file or pipe (CI
+ * logs) never gets it. Exit status 0 when every step passed, 1 otherwise, 2 for usage errors.
  */
 public final class ScenarioCommand {
 
     private ScenarioCommand() {
     }
 
+    private static final String USAGE = "usage: strata run [--dir DIR] [--quiet] [--step] FILE";
+
+    /** An unattended run (no input): what CI and tests use. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, InputStream.nullInputStream(), out, err, false);
+    }
+
+    /**
+     * @param in       where an attended run ({@code --step}) reads the instructor's Enter
+     * @param terminal whether {@code out} is a terminal (then the progress bar is drawn even without --step)
+     */
+    public static int run(String[] args, InputStream in, PrintStream out, PrintStream err, boolean terminal) {
         Path dir = null;
         boolean quiet = false;
+        boolean step = false;
         String file = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -34,17 +50,22 @@ public final class ScenarioCommand {
                     dir = Path.of(args[i]);
                 }
                 case "--quiet", "-q" -> quiet = true;
+                case "--step" -> step = true;
                 default -> {
                     if (file != null || args[i].startsWith("-")) {
-                        err.println("strata run: unexpected argument '" + args[i] + "'; usage: strata run [--dir DIR] [--quiet] FILE");
+                        err.println("strata run: unexpected argument '" + args[i] + "'; " + USAGE);
                         return 2;
                     }
                     file = args[i];
                 }
             }
         }
+        if (step && quiet) {
+            err.println("strata run: --step shows each step, --quiet hides them; pick one");
+            return 2;
+        }
         if (file == null) {
-            err.println("strata run: which script? usage: strata run [--dir DIR] [--quiet] FILE");
+            err.println("strata run: which script? " + USAGE);
             return 2;
         }
         Path script = Path.of(file);
@@ -64,8 +85,7 @@ public final class ScenarioCommand {
         }
         try {
             if (dir == null) {
-                String base = script.getFileName().toString().replaceFirst("\\.strata$", "");
-                dir = Path.of("strata-runs", base + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                dir = dev.strata.harness.launcher.FreshFolder.create(Path.of("strata-runs"), script.getFileName().toString());
             }
             Files.createDirectories(dir);
             dir = dir.toAbsolutePath();
@@ -77,7 +97,15 @@ public final class ScenarioCommand {
         echo.println("# running " + file + " in " + dir);
         ScenarioRunner.Result result;
         try (MachineScenarioHost host = new MachineScenarioHost(script.getFileName().toString(), echo, err)) {
-            result = new ScenarioRunner(file, dir, host, echo).run(steps);
+            ScenarioRunner runner = new ScenarioRunner(file, dir, host, echo);
+            if (step) {
+                List<String> lines = text.lines().toList();
+                runner.attended(new AttendedGate(lines, dir.toString(),
+                        new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)), out), new ProgressBar(out));
+            } else if (terminal && !quiet) {
+                runner.attended(StepGate.NONE, new ProgressBar(out));
+            }
+            result = runner.run(steps);
         }
         if (result.passed()) {
             out.println("PASSED " + file + " (" + result.stepsRun() + " steps)");

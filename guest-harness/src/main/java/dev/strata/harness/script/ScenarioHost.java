@@ -34,6 +34,11 @@ public interface ScenarioHost extends AutoCloseable {
     /** Names of the QMP events emitted since the machine started, in order. */
     List<String> events();
 
+    /** One progress bar per running block job (see {@code JobProgressText}); none without a machine. */
+    default List<String> jobProgressLines() {
+        return List.of();
+    }
+
     /** Writes the timeline report of the run so far. */
     void writeReport(Path file);
 

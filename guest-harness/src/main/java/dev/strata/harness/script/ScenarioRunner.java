@@ -30,6 +30,9 @@ public final class ScenarioRunner {
     private final ScenarioHost host;
     private final PrintStream echo;
     private String lastOutput = "";
+    private StepGate gate = StepGate.NONE;
+    private ProgressBar progress = ProgressBar.NONE;
+    private long progressShownAt;
 
     /**
      * @param echo where to print each step and its output (attended runs), or a quiet stream
@@ -41,11 +44,23 @@ public final class ScenarioRunner {
         this.echo = echo;
     }
 
+    /** An attended run: {@code gate} is asked before each step, and waits draw the jobs' progress bar. */
+    ScenarioRunner attended(StepGate gate, ProgressBar progress) {
+        this.gate = gate;
+        this.progress = progress;
+        return this;
+    }
+
     public Result run(List<Step> steps) {
         int n = 0;
         try {
             for (Step s : steps) {
                 n++;
+                if (!gate.beforeStep(s, n, steps.size())) {
+                    String msg = source + ":" + s.line() + ": stopped here by the instructor";
+                    echo.println("STOPPED " + msg);
+                    return new Result(false, msg, n - 1);
+                }
                 execute(s);
             }
             return new Result(true, null, n);
@@ -96,7 +111,12 @@ public final class ScenarioRunner {
             }
             case Step.Sleep s -> {
                 echo.println("# sleep " + s.duration().toMillis() + " ms");
-                sleep(s.duration().toMillis());
+                long until = System.nanoTime() + s.duration().toNanos();
+                while (System.nanoTime() < until) {
+                    sleep(Math.max(0, Math.min(20, (until - System.nanoTime()) / 1_000_000)));
+                    showProgress();
+                }
+                progress.clear();
             }
             case Step.Hmp s -> {
                 echo.println("(qemu) " + x(s.command()));
@@ -121,20 +141,26 @@ public final class ScenarioRunner {
                 long deadline = System.nanoTime() + s.timeout().toNanos();
                 while (host.jobExists(s.jobId())) {
                     if (System.nanoTime() > deadline) {
+                        progress.clear();
                         fail(s, "job '" + s.jobId() + "' still exists after " + s.timeout().toSeconds() + " s");
                     }
                     sleep(20);
+                    showProgress();
                 }
+                progress.clear();
             }
             case Step.WaitEvent s -> {
                 echo.println("# wait for event " + s.event());
                 long deadline = System.nanoTime() + s.timeout().toNanos();
                 while (!host.events().contains(s.event())) {
                     if (System.nanoTime() > deadline) {
+                        progress.clear();
                         fail(s, "no " + s.event() + " event within " + s.timeout().toSeconds() + " s");
                     }
                     sleep(20);
+                    showProgress();
                 }
+                progress.clear();
             }
             case Step.Expect s -> {
                 boolean found = Pattern.compile(s.regex(), Pattern.MULTILINE).matcher(lastOutput).find();
@@ -158,6 +184,15 @@ public final class ScenarioRunner {
                 echo.println("# report written to " + file);
             }
         }
+    }
+
+    /** Redraws the attended run's progress bar, five times a second at most. */
+    private void showProgress() {
+        if (progress == ProgressBar.NONE || System.nanoTime() - progressShownAt < 200_000_000L) {
+            return;
+        }
+        progressShownAt = System.nanoTime();
+        progress.show(host.jobProgressLines());
     }
 
     /** HMP errors: the common {@code Error: } prefix, parser complaints, and commit's bare 7.2 forms. */

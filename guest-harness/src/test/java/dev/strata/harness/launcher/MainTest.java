@@ -71,7 +71,7 @@ class MainTest {
     @Test
     void runGoesToTheScenarioRunner() {
         assertEquals(2, run("", "run"));
-        assertEquals("strata run: which script? usage: strata run [--dir DIR] [--quiet] FILE\n", err());
+        assertEquals("strata run: which script? usage: strata run [--dir DIR] [--quiet] [--step] FILE\n", err());
     }
 
     @Test

@@ -160,6 +160,7 @@ public final class HmpInterpreter {
         for (String p : prefix) {
             out.append(p).append(' ');
         }
-        out.append(c.hmpShortName()).append(' ').append(c.hmpParams()).append(" -- ").append(c.hmpHelp()).append('\n');
+        out.append(c.hmpShortName()).append(' ').append(c.hmpParams()).append(" -- ")
+                .append(c.isStrataOwn() ? "[Strata's own] " : "").append(c.hmpHelp()).append('\n');
     }
 }

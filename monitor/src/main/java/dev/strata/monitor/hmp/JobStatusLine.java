@@ -5,7 +5,6 @@ import dev.strata.jobs.JobManager;
 import dev.strata.monitor.Machine;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import org.jline.terminal.Terminal;
 import org.jline.utils.AttributedString;
 import org.jline.utils.AttributedStyle;
@@ -18,8 +17,6 @@ import org.jline.utils.Status;
  * synchronises status updates with the line being edited.
  */
 final class JobStatusLine implements AutoCloseable {
-
-    private static final int BAR = 24;
 
     private final Status status;
     private final Machine machine;
@@ -64,15 +61,9 @@ final class JobStatusLine implements AutoCloseable {
         }
     }
 
-    /** {@code stream virtio0 [##########..............]  42%  56.0/134.2 MiB  running}. */
+    /** The bar of one job, as {@link dev.strata.monitor.watch.JobProgressText} draws it everywhere. */
     static String line(BlockJobInfo j) {
-        double frac = j.len() <= 0 ? 1.0 : Math.min(1.0, (double) j.offset() / j.len());
-        int filled = (int) Math.round(frac * BAR);
-        String bar = "#".repeat(filled) + ".".repeat(BAR - filled);
-        return String.format(Locale.ROOT, "%s %s [%s] %3d%%  %.1f/%.1f MiB  %s%s",
-                j.type().qapiName(), j.device(), bar, Math.round(frac * 100),
-                j.offset() / 1048576.0, j.len() / 1048576.0, j.status().qapiName(),
-                j.speed() > 0 ? String.format(Locale.ROOT, "  limit %d B/s", j.speed()) : "");
+        return dev.strata.monitor.watch.JobProgressText.line(j);
     }
 
     @Override

@@ -86,42 +86,62 @@ final class NbdCommands {
         }
     }
 
+    /**
+     * QEMU 7.2's checks in its order: size limit, read-only, range, flags, then per command. The
+     * errno is EINVAL throughout, as QEMU sends (its read-only refusal included); the message
+     * text is QEMU's too.
+     */
     private void check(NbdRequest r) throws Refused {
-        int allowed = switch (r.type()) {
-            case CMD_READ -> replies.structured() ? CMD_FLAG_DF : 0;
-            case CMD_WRITE, CMD_TRIM -> CMD_FLAG_FUA;
-            case CMD_WRITE_ZEROES -> CMD_FLAG_FUA | CMD_FLAG_NO_HOLE | CMD_FLAG_FAST_ZERO;
-            case CMD_BLOCK_STATUS -> CMD_FLAG_REQ_ONE;
-            case CMD_FLUSH, CMD_CACHE -> 0;
-            default -> throw new Refused(EINVAL, "invalid request type (" + r.type() + ") received");
-        };
-        if ((r.flags() & ~allowed) != 0) {
-            throw new Refused(EINVAL, "unsupported flags for command " + commandName(r.type()) + " (got 0x" + Integer.toHexString(r.flags()) + ")");
+        int type = r.type();
+        if ((type == CMD_READ || type == CMD_CACHE) && r.length() > MAX_BUFFER) {
+            throw new Refused(EINVAL, "len (" + r.length() + " ) is larger than max len (" + MAX_BUFFER + ")");
         }
-        boolean writes = r.type() == CMD_WRITE || r.type() == CMD_WRITE_ZEROES || r.type() == CMD_TRIM;
+        boolean writes = type == CMD_WRITE || type == CMD_WRITE_ZEROES || type == CMD_TRIM;
         if (writes && !export.writable()) {
-            throw new Refused(EPERM, "Export is read-only");
-        }
-        if ((r.type() == CMD_READ || r.type() == CMD_CACHE) && r.length() > MAX_BUFFER) {
-            throw new Refused(EINVAL, "len (" + r.length() + ") is larger than max len (" + MAX_BUFFER + ")");
-        }
-        if (r.type() == CMD_FLUSH) {
-            return;
+            throw new Refused(EINVAL, "Export is read-only");
         }
         long size = backend.size();
         long end = r.end();
-        if (end < 0 || end > size) {
-            throw new Refused(writes ? ENOSPC : EINVAL, "operation past EOF; From: " + Long.toUnsignedString(r.offset())
+        if (type != CMD_FLUSH && (end < 0 || end > size)) {
+            throw new Refused(EINVAL, "operation past EOF; From: " + Long.toUnsignedString(r.offset())
                     + ", Len: " + r.length() + ", Size: " + size);
         }
-        if (r.type() == CMD_BLOCK_STATUS) {
-            if (!replies.structured() || contexts.isEmpty()) {
-                throw new Refused(EINVAL, "CMD_BLOCK_STATUS not negotiated");
-            }
-            if (r.length() == 0) {
-                throw new Refused(EINVAL, "CMD_BLOCK_STATUS of zero length");
-            }
+        int allowed = CMD_FLAG_FUA | switch (type) {
+            case CMD_READ -> replies.structured() ? CMD_FLAG_DF : 0;
+            case CMD_WRITE_ZEROES -> CMD_FLAG_NO_HOLE | CMD_FLAG_FAST_ZERO;
+            case CMD_BLOCK_STATUS -> CMD_FLAG_REQ_ONE;
+            default -> 0;
+        };
+        if ((r.flags() & ~allowed) != 0) {
+            throw new Refused(EINVAL, "unsupported flags for command " + qemuName(type) + " (got 0x" + Integer.toHexString(r.flags()) + ")");
         }
+        switch (type) {
+            case CMD_READ, CMD_WRITE, CMD_FLUSH, CMD_TRIM, CMD_CACHE, CMD_WRITE_ZEROES -> {
+            }
+            case CMD_BLOCK_STATUS -> {
+                if (r.length() == 0) {
+                    throw new Refused(EINVAL, "need non-zero length");
+                }
+                if (!replies.structured() || contexts.isEmpty()) {
+                    throw new Refused(EINVAL, "CMD_BLOCK_STATUS not negotiated");
+                }
+            }
+            default -> throw new Refused(EINVAL, "invalid request type (" + type + ") received");
+        }
+    }
+
+    /** The command names QEMU puts in its error messages. */
+    private static String qemuName(int type) {
+        return switch (type) {
+            case CMD_READ -> "read";
+            case CMD_WRITE -> "write";
+            case CMD_FLUSH -> "flush";
+            case CMD_TRIM -> "trim";
+            case CMD_CACHE -> "cache";
+            case CMD_WRITE_ZEROES -> "write zeroes";
+            case CMD_BLOCK_STATUS -> "block status";
+            default -> "<unknown>";
+        };
     }
 
     private void flushIfAsked(NbdRequest r) {

@@ -293,9 +293,9 @@ final class NbdNegotiation {
 
     /** The transmission flags this client sees for {@code e}. */
     int transmissionFlags(NbdExport e) {
-        int f = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_FUA | TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FAST_ZERO | TFLAG_SEND_CACHE;
+        int f = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_FUA | TFLAG_SEND_CACHE;
         if (e.writable()) {
-            f |= TFLAG_SEND_TRIM;
+            f |= TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FAST_ZERO;
         } else {
             f |= TFLAG_READ_ONLY;
         }

@@ -33,7 +33,7 @@ final class NbdTransmission {
         this.c = c;
         this.buffers = c.server.buffers();
         NbdReplies replies = new NbdReplies(c.transport, c.structuredReplies);
-        this.commands = new NbdCommands(export, replies, buffers, c.metaContexts, c.peer);
+        this.commands = new NbdCommands(export, replies, buffers, c.metaContexts, c.peer, c.server::internalError);
     }
 
     void run() throws IOException {

@@ -26,8 +26,11 @@ final class NbdCommands {
     private final BufferPool buffers;
     private final List<MetaContext> contexts;
     private final String peer;
+    private final Runnable onInternalError;
 
-    NbdCommands(NbdExport export, NbdReplies replies, BufferPool buffers, List<MetaContext> contexts, String peer) {
+    NbdCommands(NbdExport export, NbdReplies replies, BufferPool buffers, List<MetaContext> contexts, String peer,
+            Runnable onInternalError) {
+        this.onInternalError = onInternalError;
         this.export = export;
         this.backend = export.backend();
         this.replies = replies;
@@ -81,6 +84,7 @@ final class NbdCommands {
             LOG.info("nbd: client {}: {} failed: {}", peer, r.describe(), e.getMessage());
             replies.error(r.cookie(), errno(e.kind()), e.getMessage());
         } catch (RuntimeException e) {
+            onInternalError.run();
             LOG.warn("nbd: client {}: {} failed: {}", peer, r.describe(), e.toString(), e);
             replies.error(r.cookie(), EIO, "internal error: " + e);
         }

@@ -80,6 +80,7 @@ final class NbdConnection {
         } catch (NbdProtocolViolation e) {
             LOG.info("nbd: client {}: {}, disconnecting", peer, e.getMessage());
         } catch (RuntimeException e) {
+            server.internalError();
             LOG.warn("nbd: client {}: internal error, disconnecting: {}", peer, e.toString(), e);
         } finally {
             negotiated = true;

@@ -52,6 +52,8 @@ public final class NbdServer implements AutoCloseable {
     private final List<NbdExportListener> listeners = new CopyOnWriteArrayList<>();
     private final Thread acceptor;
     private final BufferPool buffers = new BufferPool();
+    /** Failures that were not the client's fault (a bug or the host); tests insist on none. */
+    private final java.util.concurrent.atomic.LongAdder internalErrors = new java.util.concurrent.atomic.LongAdder();
     private boolean closed;
 
     private NbdServer(NbdListenAddress address, NbdServerOptions options, ServerSocketChannel listener) {
@@ -300,6 +302,14 @@ public final class NbdServer implements AutoCloseable {
     }
 
     // ---- used by connections ---------------------------------------------------------------------
+
+    void internalError() {
+        internalErrors.increment();
+    }
+
+    long internalErrors() {
+        return internalErrors.sum();
+    }
 
     BufferPool buffers() {
         return buffers;

@@ -33,7 +33,7 @@ final class NbdTransmission {
         this.c = c;
         this.buffers = c.server.buffers();
         NbdReplies replies = new NbdReplies(c.transport, c.structuredReplies);
-        this.commands = new NbdCommands(export, replies, buffers, c.metaContexts, c.peer);
+        this.commands = new NbdCommands(export, replies, buffers, c.metaContexts, c.peer, c.server::internalError);
     }
 
     void run() throws IOException {
@@ -48,54 +48,71 @@ final class NbdTransmission {
     private void readRequests() throws IOException {
         while (true) {
             slots.acquireUninterruptibly();
-            ByteBuffer h = c.closing() ? null : c.input.next(REQUEST_HEADER);
-            if (h == null) {
-                slots.release();
-                if (!c.closing()) {
-                    LOG.info("nbd: client {} closed the connection without NBD_CMD_DISC", c.peer);
+            boolean handedOff = false;
+            try {
+                handedOff = readOne();
+                if (!handedOff) {
+                    return;
                 }
-                return;
+            } finally {
+                if (!handedOff) {
+                    slots.release();
+                }
             }
-            int magic = h.getInt();
-            if (magic != REQUEST_MAGIC) {
-                slots.release();
-                throw new NbdProtocolViolation("bad request magic 0x" + Integer.toHexString(magic));
+        }
+    }
+
+    /**
+     * Reads one request and starts its thread, which then owns the slot; false when the client is
+     * done (end of stream, NBD_CMD_DISC, disconnect requested).
+     */
+    private boolean readOne() throws IOException {
+        ByteBuffer h = c.closing() ? null : c.input.next(REQUEST_HEADER);
+        if (h == null) {
+            if (!c.closing()) {
+                LOG.info("nbd: client {} closed the connection without NBD_CMD_DISC", c.peer);
             }
-            int flags = Short.toUnsignedInt(h.getShort());
-            int type = Short.toUnsignedInt(h.getShort());
-            long cookie = h.getLong();
-            long offset = h.getLong();
-            long length = Integer.toUnsignedLong(h.getInt());
-            if (type == CMD_DISC) {
-                slots.release();
-                LOG.debug("nbd: client {} sent NBD_CMD_DISC", c.peer);
-                return;
-            }
-            int held = type == CMD_WRITE || type == CMD_READ ? (int) Math.min(length, MAX_BUFFER) : 0;
-            ByteBuffer payload = null;
+            return false;
+        }
+        int magic = h.getInt();
+        if (magic != REQUEST_MAGIC) {
+            throw new NbdProtocolViolation("bad request magic 0x" + Integer.toHexString(magic));
+        }
+        int flags = Short.toUnsignedInt(h.getShort());
+        int type = Short.toUnsignedInt(h.getShort());
+        long cookie = h.getLong();
+        long offset = h.getLong();
+        long length = Integer.toUnsignedLong(h.getInt());
+        if (type == CMD_DISC) {
+            LOG.debug("nbd: client {} sent NBD_CMD_DISC", c.peer);
+            return false;
+        }
+        if (type == CMD_WRITE && length > MAX_BUFFER) {
+            // the payload cannot be skipped at a reasonable cost: answer, then hang up
+            commands.replies().error(cookie, EINVAL, "len (" + length + " ) is larger than max len (" + MAX_BUFFER + ")");
+            throw new NbdProtocolViolation("NBD_CMD_WRITE of " + length + " bytes exceeds the 32 MiB limit");
+        }
+        int held = type == CMD_WRITE || type == CMD_READ ? (int) Math.min(length, MAX_BUFFER) : 0;
+        budget.acquireUninterruptibly(held);
+        ByteBuffer payload = null;
+        boolean started = false;
+        try {
             if (type == CMD_WRITE) {
-                if (length > MAX_BUFFER) {
-                    // the payload cannot be skipped at a reasonable cost: answer, then hang up
-                    commands.replies().error(cookie, EINVAL, "len (" + length + ") is larger than max len (" + MAX_BUFFER + ")");
-                    slots.release();
-                    throw new NbdProtocolViolation("NBD_CMD_WRITE of " + length + " bytes exceeds the 32 MiB limit");
-                }
-                budget.acquireUninterruptibly(held);
                 payload = buffers.take((int) length);
-                try {
-                    c.input.readFully(payload);
-                } catch (IOException e) {
-                    buffers.give(payload);
-                    budget.release(held);
-                    slots.release();
-                    throw e;
-                }
+                c.input.readFully(payload);
                 payload.flip();
-            } else if (held > 0) {
-                budget.acquireUninterruptibly(held);
             }
             NbdRequest r = new NbdRequest(flags, type, cookie, offset, length, payload);
             Thread.ofVirtual().start(() -> serve(r, held));
+            started = true;
+            return true;
+        } finally {
+            if (!started) {
+                if (payload != null) {
+                    buffers.give(payload);
+                }
+                budget.release(held);
+            }
         }
     }
 

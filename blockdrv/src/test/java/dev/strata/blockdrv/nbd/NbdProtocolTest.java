@@ -23,9 +23,11 @@ import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The handshake, the commands and structured replies, against a raw client that sees every byte. */
+@Timeout(60)
 class NbdProtocolTest {
 
     static final long SIZE = 16 << 20;

@@ -21,9 +21,11 @@ import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** STARTTLS with the JDK's engine over unix sockets and TCP; TLS-required exports never serve plain clients. */
+@Timeout(60)
 class NbdTlsTest {
 
     @TempDir

@@ -79,9 +79,7 @@ class NbdTlsTest {
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(ts);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return ctx;
+        return NbdTlsContexts.server(kmf == null ? null : kmf.getKeyManagers(), (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0]);
     }
 
     @AfterEach

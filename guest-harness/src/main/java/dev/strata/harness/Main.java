@@ -11,7 +11,7 @@ import java.util.Arrays;
 
 /**
  * Entry point of {@code bin/strata}. The first word picks what runs: {@code --version},
- * {@code img ...} (the image tool), {@code bench NAME ...} (a benchmark program),
+ * {@code img ...} (the image tool), {@code nbd ...} (qemu-nbd), {@code bench NAME ...} (a benchmark program),
  * {@code run FILE} (scenario scripts), no words at all (the demo machine), or else a
  * QEMU-style machine command line.
  *
@@ -48,6 +48,7 @@ public final class Main {
                     yield 0;
                 }
                 case "img" -> ImgTool.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+                case "nbd" -> dev.strata.harness.launcher.NbdTool.run(Arrays.copyOfRange(args, 1, args.length), out, err, process);
                 case "bench" -> bench(Arrays.copyOfRange(args, 1, args.length), out, err);
                 case "run" -> dev.strata.harness.script.ScenarioCommand.run(Arrays.copyOfRange(args, 1, args.length), in, out, err,
                         process && stdoutIsTerminal());
@@ -102,6 +103,7 @@ public final class Main {
                          -monitor stdio|unix:PATH,server=on,wait=off|none  -qmp unix:PATH,server=on,wait=off
                          -S  -name NAME  -guest drive=ID,rw=randrw,bs=4k,iodepth=8[,runtime=S][,verify=on]
                        strata img COMMAND ...      the image tool (qemu-img's commands)
+                       strata nbd [OPTIONS] FILE   serve an image over NBD (qemu-nbd's options; --help)
                        strata bench NAME [args]    run a benchmark program
                        strata run [--dir DIR] [--step] FILE  run a scenario script (--step: pause before each step)
                        strata --version

@@ -23,6 +23,15 @@ public final class Oracle {
         assumeTrue(present, "qemu-img (qemu-utils) is not installed");
     }
 
+    /** Skips the test, loudly, when {@code tool} (Debian package {@code pkg}) is missing. */
+    public static void requireTool(String tool, String pkg) {
+        boolean present = onPath(tool);
+        if (!present) {
+            System.err.println("*** SKIPPING: " + tool + " (Debian package " + pkg + ") is not installed; .ci/run installs it ***");
+        }
+        assumeTrue(present, tool + " (" + pkg + ") is not installed");
+    }
+
     private static boolean onPath(String tool) {
         for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
             if (Path.of(d, tool).toFile().canExecute()) {

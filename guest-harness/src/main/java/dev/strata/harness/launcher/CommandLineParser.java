@@ -31,7 +31,7 @@ public final class CommandLineParser {
             "no-reboot", "no-shutdown", "no-hpet");
     /** Options that take a value and are handled below. */
     private static final Set<String> WITH_VALUE = Set.of("drive", "blockdev", "device", "monitor", "qmp",
-            "qmp-pretty", "chardev", "mon", "name", "guest");
+            "qmp-pretty", "chardev", "mon", "name", "guest", "object");
 
     /** Parses the arguments after {@code strata} (not a subcommand such as {@code img}). */
     public MachineConfig parse(List<String> args) {
@@ -75,6 +75,7 @@ public final class CommandLineParser {
         final List<BlockdevSpec> blockdevs = new ArrayList<>();
         final List<DeviceSpec> devices = new ArrayList<>();
         final List<GuestSpec> guests = new ArrayList<>();
+        final List<String> objects = new ArrayList<>();
         final Map<String, Endpoint> chardevs = new LinkedHashMap<>();
         final List<String[]> mons = new ArrayList<>(); // {chardev id, mode, typed}
         final List<Endpoint> qmp = new ArrayList<>();
@@ -132,6 +133,7 @@ public final class CommandLineParser {
                     name = o.getOrDefault("guest", "");
                 }
                 case "guest" -> guests.add(GuestOptions.parse(value, typed));
+                case "object" -> objects.add(value);
                 default -> { } // ignored options
             }
         }
@@ -165,7 +167,7 @@ public final class CommandLineParser {
                 monitor = nodefaults ? Endpoint.none(null) : Endpoint.stdio(null);
             }
             checkReferences();
-            return new MachineConfig(driveList, blockdevs, devices, monitor, qmp, startPaused, name, guests);
+            return new MachineConfig(driveList, blockdevs, devices, monitor, qmp, startPaused, name, guests, objects);
         }
 
         private List<Endpoint> allEndpoints() {

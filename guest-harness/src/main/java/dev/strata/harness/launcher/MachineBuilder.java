@@ -54,6 +54,17 @@ public final class MachineBuilder {
         this.err = err;
     }
 
+    /** {@code -object}: TLS credentials and authorization objects, before the monitor can name them. */
+    private static void createObjects(MachineConfig config, StrataMachine m) {
+        for (String spec : config.objects()) {
+            try {
+                m.objects().addFromOptionString(spec);
+            } catch (dev.strata.blockdrv.BlockException e) {
+                throw new UsageException("-object " + spec, e.getMessage());
+            }
+        }
+    }
+
     public StrataMachine build(MachineConfig config) {
         BlockGraph graph = new BlockGraph();
         StrataMachine machine = null;
@@ -67,6 +78,7 @@ public final class MachineBuilder {
             Guest guest = new Guest(vm, memory);
             StrataMachine m = new StrataMachine(config, graph, vm, devices, guest, out, err);
             machine = m;
+            createObjects(config, m);
             // services stop in reverse order: QMP, workloads (with their summary), jobs, devices
             m.addService(() -> {
                 guest.close();

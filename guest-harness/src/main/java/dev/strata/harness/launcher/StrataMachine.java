@@ -8,6 +8,7 @@ import dev.strata.device.BlockStats;
 import dev.strata.device.Peripherals;
 import dev.strata.device.VmRunState;
 import dev.strata.harness.guest.Guest;
+import dev.strata.blockdrv.nbd.tls.UserObjects;
 import dev.strata.jobs.JobManager;
 import dev.strata.monitor.DeviceStats;
 import dev.strata.monitor.Machine;
@@ -46,6 +47,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
     private final Guest guest;
     private final JobManager jobs = new JobManager();
     private final GuestWatchAdapter guestWatch;
+    private final UserObjects objects = new UserObjects();
     private final PrintStream out;
     private final PrintStream err;
     private final List<Service> services = new CopyOnWriteArrayList<>();
@@ -126,7 +128,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
     /** Machine parts the monitor's command modules reach by type: jobs, run state, devices, guest (and its live figures). */
     @Override
     public <T> Optional<T> lookup(Class<T> type) {
-        for (Object part : new Object[] {jobs, vm, devices, guest, guestWatch}) {
+        for (Object part : new Object[] {jobs, vm, devices, guest, guestWatch, objects}) {
             if (type.isInstance(part)) {
                 return Optional.of(type.cast(part));
             }
@@ -147,6 +149,11 @@ public final class StrataMachine implements Machine, AutoCloseable {
 
     public MachineConfig config() {
         return config;
+    }
+
+    /** The {@code -object}/{@code object-add} objects (TLS credentials, authorization). */
+    public UserObjects objects() {
+        return objects;
     }
 
     public JobManager jobs() {

@@ -99,6 +99,7 @@ public final class ScenarioRunner {
                     fail(s, "strata img " + s.args().get(0) + " exited with status " + rc);
                 }
             }
+            case Step.Host s -> host(s);
             case Step.Fill s -> fill(s);
             case Step.CheckPattern s -> checkPattern(s);
             case Step.Machine s -> {
@@ -204,6 +205,37 @@ public final class ScenarioRunner {
             }
         }
         return false;
+    }
+
+    /** {@code host}: a host program, 120 s at most; its status decides the step, its output feeds {@code expect}. */
+    private void host(Step.Host s) {
+        List<String> cmd = x(s.args());
+        echo.println("$ " + String.join(" ", cmd));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            java.util.concurrent.CompletableFuture<byte[]> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.getInputStream().readAllBytes();
+                } catch (java.io.IOException e) {
+                    return new byte[0];
+                }
+            });
+            if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail(s, cmd.get(0) + " did not finish within 120 s");
+            }
+            lastOutput = new String(out.join(), StandardCharsets.UTF_8);
+            echo.print(lastOutput);
+            if (p.exitValue() != 0) {
+                fail(s, cmd.get(0) + " exited with status " + p.exitValue());
+            }
+        } catch (java.io.IOException e) {
+            fail(s, "cannot run " + cmd.get(0) + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fail(s, "interrupted");
+        }
     }
 
     private void fill(Step.Fill s) {

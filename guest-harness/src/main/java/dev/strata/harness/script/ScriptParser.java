@@ -42,6 +42,7 @@ public final class ScriptParser {
     private static Step parseLine(String src, int no, String verb, String rest) {
         return switch (verb) {
             case "img" -> new Step.Img(no, need(src, no, verb, Words.split(rest), 1));
+            case "host" -> new Step.Host(no, need(src, no, verb, Words.split(rest), 1));
             case "fill" -> fill(src, no, Words.split(rest));
             case "check-pattern" -> {
                 Step.Fill f = fill(src, no, Words.split(rest));

@@ -14,6 +14,12 @@ public sealed interface Step {
     /** {@code img ARGS…}: runs {@code strata img} (create, info, check, map, …) in the script's folder. */
     record Img(int line, List<String> args) implements Step { }
 
+    /**
+     * {@code host PROGRAM ARGS…}: runs a program of the host (e.g. {@code nbdinfo}, {@code qemu-img})
+     * while the machine runs; a non-zero exit fails the step, and its output is what {@code expect} sees.
+     */
+    record Host(int line, List<String> args) implements Step { }
+
     /** {@code fill FILE PATTERN OFFSET LENGTH}: writes a byte pattern into an image before the machine starts. */
     record Fill(int line, String file, int pattern, long offset, long length) implements Step { }
 

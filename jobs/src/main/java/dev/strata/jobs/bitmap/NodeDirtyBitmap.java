@@ -2,6 +2,7 @@ package dev.strata.jobs.bitmap;
 
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.WriteNotifier;
+import dev.strata.blockdrv.nbd.NbdDirtyBitmap;
 import java.util.BitSet;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -11,11 +12,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * created or cleared. A write notifier marks pieces after each completed write. While an
  * incremental backup uses it, the pieces it took are kept aside so a failed backup can give them
  * back ({@link #takeForBackup}, {@link #backupEnded}); new writes keep being recorded meanwhile
- * (QEMU's successor bitmap). In memory only; {@code persistent} is refused by the command.
+ * (QEMU's successor bitmap). A disabled bitmap records nothing until enabled again (pull-mode
+ * backup freezes one at the backup's point in time and exports it). In memory only;
+ * {@code persistent} is refused by the command. An NBD export offers it as the meta context
+ * {@code qemu:dirty-bitmap:NAME} through {@link NbdDirtyBitmap}.
  *
- * <p>Any thread; {@link #bits} and {@link #busy} are guarded by {@link #lock}.
+ * <p>Any thread; {@link #bits}, {@link #busy} and {@link #enabled} are guarded by {@link #lock}.
  */
-public final class NodeDirtyBitmap {
+public final class NodeDirtyBitmap implements NbdDirtyBitmap {
 
     private final BlockNode node;
     private final String name;
@@ -23,6 +27,7 @@ public final class NodeDirtyBitmap {
     private final ReentrantLock lock = new ReentrantLock();
     private final BitSet bits = new BitSet();
     private boolean busy;
+    private boolean enabled = true;
     private final WriteNotifier notifier = new WriteNotifier() {
         @Override
         public void afterWrite(BlockNode n, long offset, long bytes) {
@@ -44,6 +49,7 @@ public final class NodeDirtyBitmap {
         node.removeWriteNotifier(notifier);
     }
 
+    @Override
     public String name() {
         return name;
     }
@@ -65,6 +71,9 @@ public final class NodeDirtyBitmap {
         int to = (int) ((offset + bytes + granularity - 1) / granularity);
         lock.lock();
         try {
+            if (!enabled) {
+                return;
+            }
             bits.set(from, to);
         } finally {
             lock.unlock();
@@ -90,6 +99,45 @@ public final class NodeDirtyBitmap {
         lock.lock();
         try {
             return busy;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether writes are being recorded ({@code recording} in query-block). */
+    public boolean isEnabled() {
+        lock.lock();
+        try {
+            return enabled;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Starts or stops recording writes (QMP {@code block-dirty-bitmap-enable}/{@code -disable}). */
+    public void setEnabled(boolean on) {
+        lock.lock();
+        try {
+            enabled = on;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The run of equal pieces starting at {@code offset}, at most {@code maxBytes} long and never
+     * past the node's end (the NBD {@code qemu:dirty-bitmap} context).
+     */
+    @Override
+    public Run firstRun(long offset, long maxBytes) {
+        long end = Math.min(offset + maxBytes, Math.max(node.size(), offset + 1));
+        int piece = (int) (offset / granularity);
+        lock.lock();
+        try {
+            boolean dirty = bits.get(piece);
+            int next = dirty ? bits.nextClearBit(piece) : bits.nextSetBit(piece);
+            long runEnd = next < 0 ? end : Math.min(end, (long) next * granularity);
+            return new Run(dirty, Math.max(1, runEnd - offset));
         } finally {
             lock.unlock();
         }

@@ -175,7 +175,7 @@ public final class BlockQueries {
                 d.put("name", bm.name());
                 d.put("count", bm.count());
                 d.put("granularity", bm.granularity());
-                d.put("recording", true);
+                d.put("recording", bm.isEnabled());
                 d.put("busy", bm.isBusy());
                 d.put("persistent", false);
             }

@@ -12,9 +12,10 @@ import dev.strata.monitor.CommandRegistry;
 import dev.strata.monitor.Param;
 
 /**
- * QMP {@code block-dirty-bitmap-add}, {@code -remove}, {@code -clear}: in-memory dirty bitmaps on a
- * node, for incremental backup. {@code persistent} and {@code disabled} bitmaps are refused with a
- * clear error (Strata keeps no bitmaps in image files and has no enable/disable). Monitor threads.
+ * QMP {@code block-dirty-bitmap-add}, {@code -remove}, {@code -clear}, {@code -enable},
+ * {@code -disable}: in-memory dirty bitmaps on a node, for incremental backup (push mode through
+ * a backup job, pull mode through an NBD export of a disabled bitmap). {@code persistent} bitmaps
+ * are refused with a clear error (Strata keeps no bitmaps in image files). Monitor threads.
  */
 final class BitmapCommands {
 
@@ -38,6 +39,22 @@ final class BitmapCommands {
                 .help("delete a dirty bitmap")
                 .handler((ctx, a) -> {
                     NodeBitmaps.remove(usable(ctx.machine().graph(), a.str("node"), a.str("name")));
+                    return null;
+                })
+                .build());
+        r.register(Command.qmp("block-dirty-bitmap-enable")
+                .params(Param.str("node"), Param.str("name"))
+                .help("start recording writes in a dirty bitmap again")
+                .handler((ctx, a) -> {
+                    usable(ctx.machine().graph(), a.str("node"), a.str("name")).setEnabled(true);
+                    return null;
+                })
+                .build());
+        r.register(Command.qmp("block-dirty-bitmap-disable")
+                .params(Param.str("node"), Param.str("name"))
+                .help("stop recording writes in a dirty bitmap (it keeps what it has)")
+                .handler((ctx, a) -> {
+                    usable(ctx.machine().graph(), a.str("node"), a.str("name")).setEnabled(false);
                     return null;
                 })
                 .build());
@@ -67,12 +84,12 @@ final class BitmapCommands {
         if (a.bool("persistent", false)) {
             throw CommandException.generic("Persistent dirty bitmaps are not supported by Strata (bitmaps live in memory only)");
         }
-        if (a.bool("disabled", false)) {
-            throw CommandException.generic("Disabled dirty bitmaps are not supported by Strata");
-        }
         NodeDirtyBitmap b = NodeBitmaps.add(node, name, (int) gran);
         if (b == null) {
             throw CommandException.generic("Bitmap already exists: " + name);
+        }
+        if (a.bool("disabled", false)) {
+            b.setEnabled(false);
         }
         return b;
     }

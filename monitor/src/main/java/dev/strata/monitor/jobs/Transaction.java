@@ -47,7 +47,8 @@ final class Transaction {
             "block-dirty-bitmap-clear", "block-dirty-bitmap-enable", "block-dirty-bitmap-disable", "block-dirty-bitmap-merge",
             "blockdev-backup", "blockdev-snapshot", "blockdev-snapshot-internal-sync", "blockdev-snapshot-sync", "drive-backup");
     private static final Set<String> DONE_HERE = Set.of("abort", "blockdev-snapshot-sync", "drive-backup", "blockdev-backup",
-            "block-dirty-bitmap-add", "block-dirty-bitmap-remove", "block-dirty-bitmap-clear");
+            "block-dirty-bitmap-add", "block-dirty-bitmap-remove", "block-dirty-bitmap-clear", "block-dirty-bitmap-enable",
+            "block-dirty-bitmap-disable");
 
     private Transaction() {
     }
@@ -151,6 +152,13 @@ final class Transaction {
                         NodeDirtyBitmap b = BitmapCommands.usable(g, a.data().get("node").asText(), a.data().get("name").asText());
                         BitSet before = b.clearReturningBits();
                         undo.push(() -> b.merge(before));
+                    }
+                    case "block-dirty-bitmap-enable", "block-dirty-bitmap-disable" -> {
+                        Args.validate(ctx.registry().qmp(a.type()).params(), a.data());
+                        NodeDirtyBitmap b = BitmapCommands.usable(g, a.data().get("node").asText(), a.data().get("name").asText());
+                        boolean was = b.isEnabled();
+                        b.setEnabled(a.type().endsWith("enable"));
+                        undo.push(() -> b.setEnabled(was));
                     }
                     case "block-dirty-bitmap-remove" -> {
                         // removal cannot be taken back once done, so it happens only when everything else worked

@@ -1,0 +1,128 @@
+package dev.strata.blockdrv.nbd;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.List;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+
+/**
+ * One client, from greeting to close: negotiation ({@link NbdNegotiation}) then transmission
+ * ({@link NbdTransmission}). Every way a connection can end is caught here and logged as one line;
+ * nothing a client sends can escape as an exception into the server.
+ *
+ * <p>Threads: {@link #run} on the connection's own virtual thread (the reader);
+ * {@link #disconnect} from any thread. {@code transport} is volatile because STARTTLS replaces it
+ * on the reader thread while another thread may want to disconnect; the negotiated fields are
+ * written by the reader before the request threads that read them are started.
+ */
+final class NbdConnection {
+
+    private static final Logger LOG = NbdServer.log();
+
+    final NbdServer server;
+    final SocketChannel channel;
+    final String peer;
+    volatile NbdTransport transport;
+    final NbdInput input;
+    private volatile boolean closing;
+    private volatile boolean negotiated;
+
+    // negotiated state, reader thread only until transmission starts
+    boolean tlsActive;
+    boolean structuredReplies;
+    boolean noZeroes;
+    /** The export name the selected meta contexts were chosen for, or null. */
+    String metaExportName;
+    List<MetaContext> metaContexts = List.of();
+
+    NbdConnection(NbdServer server, SocketChannel channel, String peer) {
+        this.server = server;
+        this.channel = channel;
+        this.peer = peer;
+        this.transport = new PlainTransport(channel);
+        this.input = new NbdInput(transport);
+    }
+
+    void run() {
+        Thread watchdog = Thread.ofVirtual().start(this::handshakeWatchdog);
+        NbdExport export = null;
+        try {
+            sendGreeting();
+            export = new NbdNegotiation(this).negotiate();
+            negotiated = true;
+            watchdog.interrupt();
+            if (export == null) {
+                return;
+            }
+            if (!server.attach(export, this)) {
+                LOG.info("nbd: client {}: export '{}' was removed during negotiation, disconnecting", peer, export.name());
+                return;
+            }
+            try {
+                LOG.debug("nbd: client {} serving export '{}'", peer, export.name());
+                new NbdTransmission(this, export).run();
+            } finally {
+                server.detach(export, this);
+            }
+        } catch (EOFException e) {
+            if (!closing) {
+                LOG.info("nbd: client {} disconnected{}: {}", peer, export == null ? " during negotiation" : "", e.getMessage());
+            }
+        } catch (SSLException e) {
+            LOG.info("nbd: client {}: TLS failed: {}", peer, e.getMessage());
+        } catch (IOException e) {
+            if (!closing) {
+                LOG.info("nbd: client {}: connection error: {}", peer, e.getMessage());
+            }
+        } catch (NbdProtocolViolation e) {
+            LOG.info("nbd: client {}: {}, disconnecting", peer, e.getMessage());
+        } catch (RuntimeException e) {
+            server.internalError();
+            LOG.warn("nbd: client {}: internal error, disconnecting: {}", peer, e.toString(), e);
+        } finally {
+            negotiated = true;
+            watchdog.interrupt();
+            transport.close();
+            server.connectionEnded(this);
+        }
+    }
+
+    private void handshakeWatchdog() {
+        try {
+            Thread.sleep(NbdServer.HANDSHAKE_LIMIT_MS);
+        } catch (InterruptedException e) {
+            return;
+        }
+        if (!negotiated) {
+            LOG.info("nbd: client {} did not finish negotiation within {} s, disconnecting", peer, NbdServer.HANDSHAKE_LIMIT_MS / 1000);
+            disconnect("handshake timeout");
+        }
+    }
+
+    private void sendGreeting() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(18);
+        b.putLong(NbdProtocol.NBDMAGIC).putLong(NbdProtocol.IHAVEOPT)
+                .putShort((short) (NbdProtocol.FLAG_FIXED_NEWSTYLE | NbdProtocol.FLAG_NO_ZEROES)).flip();
+        transport.write(b);
+    }
+
+    boolean closing() {
+        return closing;
+    }
+
+    /**
+     * Ends the connection from outside (export removed hard, server stopped, handshake too slow):
+     * the reader sees end of stream, requests in flight finish, then the socket closes.
+     */
+    void disconnect(String why) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        LOG.debug("nbd: disconnecting client {}: {}", peer, why);
+        transport.shutdownInput();
+    }
+}

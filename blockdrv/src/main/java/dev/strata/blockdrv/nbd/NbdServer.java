@@ -1,0 +1,438 @@
+package dev.strata.blockdrv.nbd;
+
+import dev.strata.blockdrv.BlockException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An NBD server: listens on one address and serves {@link NbdExport}s to any number of clients
+ * (QEMU's {@code nbd-server-start} plus its exports, or one {@code qemu-nbd}).
+ *
+ * <p>Threads: a virtual thread accepts; each connection has a virtual reader thread and one virtual
+ * thread per request in flight. Public methods may be called from any thread (the monitor's);
+ * {@code lock} guards {@code exports}, {@code clients} and {@code closed}.
+ */
+public final class NbdServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
+    /** A client that has not chosen an export by then is disconnected (QEMU's handshake limit). */
+    static final long HANDSHAKE_LIMIT_MS = 10_000;
+
+    private final NbdListenAddress address;
+    private final NbdServerOptions options;
+    private final ServerSocketChannel listener;
+    private final Semaphore connectionSlots;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Map<String, NbdExport> exports = new LinkedHashMap<>();
+    /** Connections per export, including exports already removed whose clients are still leaving. */
+    private final Map<NbdExport, Set<NbdConnection>> clients = new LinkedHashMap<>();
+    private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
+    private final List<NbdExportListener> listeners = new CopyOnWriteArrayList<>();
+    private final Thread acceptor;
+    private final BufferPool buffers = new BufferPool();
+    /** Failures that were not the client's fault (a bug or the host); tests insist on none. */
+    private final java.util.concurrent.atomic.LongAdder internalErrors = new java.util.concurrent.atomic.LongAdder();
+    private boolean closed;
+
+    private NbdServer(NbdListenAddress address, NbdServerOptions options, ServerSocketChannel listener) {
+        this.address = address;
+        this.options = options;
+        this.listener = listener;
+        this.connectionSlots = options.maxConnections() > 0 ? new Semaphore(options.maxConnections()) : null;
+        this.acceptor = Thread.ofVirtual().name("nbd-accept " + address).unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Binds {@code address} and starts accepting clients.
+     *
+     * @throws BlockException (kind IO) when the address cannot be bound, with the system's reason
+     */
+    public static NbdServer start(NbdListenAddress address, NbdServerOptions options) {
+        ServerSocketChannel ch;
+        try {
+            ch = switch (address) {
+                case NbdListenAddress.Unix u -> bindUnix(u.path());
+                case NbdListenAddress.Inet i -> bindInet(i);
+            };
+        } catch (IOException e) {
+            throw new BlockException(BlockException.Kind.IO, "Failed to bind socket " + address + ": " + reason(e), e);
+        }
+        NbdServer s = new NbdServer(address, options, ch);
+        s.acceptor.start();
+        LOG.info("nbd: server listening on {}", s.describeLocal());
+        return s;
+    }
+
+    private static String reason(IOException e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /**
+     * Binds inside a private directory, makes the socket 0600 and renames it into place, so the
+     * socket is never reachable with looser permissions.
+     */
+    private static ServerSocketChannel bindUnix(Path path) throws IOException {
+        Path abs = path.toAbsolutePath();
+        Path parent = abs.getParent();
+        Path tmpDir = Files.createTempDirectory(parent, ".nbd-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path tmp = tmpDir.resolve("s");
+        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.bind(UnixDomainSocketAddress.of(tmp), 128);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            if (Files.isDirectory(abs)) {
+                throw new IOException(abs + " is a directory");
+            }
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            Files.deleteIfExists(tmp);
+            throw e;
+        } finally {
+            Files.deleteIfExists(tmpDir);
+        }
+    }
+
+    private static ServerSocketChannel bindInet(NbdListenAddress.Inet i) throws IOException {
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            InetSocketAddress sa = i.host().isEmpty() ? new InetSocketAddress(i.port()) : new InetSocketAddress(i.host(), i.port());
+            if (sa.isUnresolved()) {
+                throw new IOException("address resolution failed for " + i.host() + ":" + i.port() + ": Name or service not known");
+            }
+            ch.bind(sa, 128);
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** The address given to {@link #start}. */
+    public NbdListenAddress address() {
+        return address;
+    }
+
+    public NbdServerOptions options() {
+        return options;
+    }
+
+    /** The bound address: the actual port when 0 was asked for, or the unix path. */
+    public SocketAddress localAddress() {
+        try {
+            SocketAddress a = listener.getLocalAddress();
+            return address instanceof NbdListenAddress.Unix u ? UnixDomainSocketAddress.of(u.path()) : a;
+        } catch (IOException e) {
+            throw new BlockException(BlockException.Kind.IO, "NBD server is closed", e);
+        }
+    }
+
+    private String describeLocal() {
+        return address instanceof NbdListenAddress.Unix u ? "unix:" + u.path() : String.valueOf(localAddress());
+    }
+
+    // ---- exports -------------------------------------------------------------------------------
+
+    /**
+     * Makes {@code export} available to new clients.
+     *
+     * @throws BlockException (INVALID_ARGUMENT) when its name or id is already served, or the server is stopped
+     */
+    public void addExport(NbdExport export) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw BlockException.invalid("NBD server not running");
+            }
+            if (exports.containsKey(export.name())) {
+                throw BlockException.invalid("NBD server already has export named '" + export.name() + "'");
+            }
+            for (NbdExport e : exports.values()) {
+                if (e.id().equals(export.id())) {
+                    throw BlockException.invalid("Block export id '" + export.id() + "' is already in use");
+                }
+            }
+            exports.put(export.name(), export);
+            clients.putIfAbsent(export, ConcurrentHashMap.newKeySet());
+        } finally {
+            lock.unlock();
+        }
+        LOG.info("nbd: export '{}' added ({})", export.name(), export);
+    }
+
+    /**
+     * Withdraws the export called {@code name}. New clients no longer find it at once;
+     * {@link NbdExportListener}s hear of it when its last client has gone.
+     *
+     * @throws BlockException NOT_FOUND when no export has that name; BUSY in SAFE mode while
+     *                        clients are connected (the export then stays)
+     */
+    public void removeExport(String name, NbdRemoveMode mode) {
+        NbdExport export;
+        List<NbdConnection> users;
+        lock.lock();
+        try {
+            export = exports.get(name);
+            if (export == null) {
+                throw new BlockException(BlockException.Kind.NOT_FOUND, "Export '" + name + "' is not found");
+            }
+            users = new ArrayList<>(clients.getOrDefault(export, Set.of()));
+            if (mode == NbdRemoveMode.SAFE && !users.isEmpty()) {
+                throw new BlockException(BlockException.Kind.BUSY, "export '" + name + "' still in use");
+            }
+            exports.remove(name);
+        } finally {
+            lock.unlock();
+        }
+        LOG.info("nbd: export '{}' removed ({} mode, {} client(s) connected)", name, mode.name().toLowerCase(), users.size());
+        for (NbdConnection c : users) {
+            c.disconnect("export removed");
+        }
+        finishIfUnused(export);
+    }
+
+    /** The export called {@code name}, or null. */
+    public NbdExport export(String name) {
+        lock.lock();
+        try {
+            return exports.get(name);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The exports being served, in the order they were added. */
+    public List<NbdExport> exports() {
+        lock.lock();
+        try {
+            return List.copyOf(exports.values());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Clients currently in the transmission phase of {@code export}. */
+    public int clientCount(NbdExport export) {
+        lock.lock();
+        try {
+            return clients.getOrDefault(export, Set.of()).size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Connections open now, negotiating or transmitting. */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    public void addExportListener(NbdExportListener l) {
+        listeners.add(l);
+    }
+
+    public void removeExportListener(NbdExportListener l) {
+        listeners.remove(l);
+    }
+
+    /**
+     * Stops listening, disconnects every client and removes every export (listeners hear of each).
+     * Idempotent. The unix socket file is deleted.
+     */
+    public void stop() {
+        List<NbdExport> all;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            all = List.copyOf(exports.values());
+        } finally {
+            lock.unlock();
+        }
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // the acceptor ends either way
+        }
+        acceptor.interrupt();
+        if (address instanceof NbdListenAddress.Unix u) {
+            try {
+                Files.deleteIfExists(u.path());
+            } catch (IOException e) {
+                LOG.warn("nbd: could not remove socket {}: {}", u.path(), reason(e));
+            }
+        }
+        for (NbdExport e : all) {
+            removeExport(e.name(), NbdRemoveMode.HARD);
+        }
+        for (NbdConnection c : List.copyOf(connections)) {
+            c.disconnect("server stopped");
+        }
+        LOG.info("nbd: server on {} stopped", address);
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    // ---- used by connections ---------------------------------------------------------------------
+
+    void internalError() {
+        internalErrors.increment();
+    }
+
+    long internalErrors() {
+        return internalErrors.sum();
+    }
+
+    BufferPool buffers() {
+        return buffers;
+    }
+
+    NbdTlsConfig tls() {
+        return options.tls();
+    }
+
+    /** Attaches a negotiated connection to its export; false when the export was removed meanwhile. */
+    boolean attach(NbdExport export, NbdConnection c) {
+        lock.lock();
+        try {
+            if (closed || exports.get(export.name()) != export) {
+                return false;
+            }
+            clients.get(export).add(c);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void detach(NbdExport export, NbdConnection c) {
+        lock.lock();
+        try {
+            Set<NbdConnection> set = clients.get(export);
+            if (set != null) {
+                set.remove(c);
+            }
+        } finally {
+            lock.unlock();
+        }
+        finishIfUnused(export);
+    }
+
+    /** Announces a removed export once nobody uses it any more (exactly once). */
+    private void finishIfUnused(NbdExport export) {
+        lock.lock();
+        try {
+            if (exports.get(export.name()) == export) {
+                return;
+            }
+            Set<NbdConnection> set = clients.get(export);
+            if (set == null || !set.isEmpty()) {
+                return;
+            }
+            clients.remove(export);
+        } finally {
+            lock.unlock();
+        }
+        for (NbdExportListener l : listeners) {
+            try {
+                l.exportDeleted(export);
+            } catch (RuntimeException e) {
+                LOG.warn("nbd: export listener failed for '{}': {}", export.name(), e.toString());
+            }
+        }
+    }
+
+    void connectionEnded(NbdConnection c) {
+        if (connections.remove(c) && connectionSlots != null) {
+            connectionSlots.release();
+        }
+    }
+
+    private void acceptLoop() {
+        while (true) {
+            try {
+                if (connectionSlots != null) {
+                    connectionSlots.acquire();
+                }
+                SocketChannel ch;
+                try {
+                    ch = listener.accept();
+                } catch (IOException e) {
+                    if (connectionSlots != null) {
+                        connectionSlots.release();
+                    }
+                    throw e;
+                }
+                String peer = describePeer(ch);
+                if (address instanceof NbdListenAddress.Inet) {
+                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                }
+                NbdConnection c = new NbdConnection(this, ch, peer);
+                connections.add(c);
+                lock.lock();
+                boolean stopped;
+                try {
+                    stopped = closed;
+                } finally {
+                    lock.unlock();
+                }
+                if (stopped) {
+                    c.disconnect("server stopped");
+                }
+                Thread.ofVirtual().name("nbd " + peer).start(c::run);
+            } catch (ClosedChannelException | InterruptedException e) {
+                return;
+            } catch (IOException e) {
+                if (!listener.isOpen()) {
+                    return;
+                }
+                LOG.warn("nbd: accept on {} failed: {}", address, reason(e));
+            }
+        }
+    }
+
+    private String describePeer(SocketChannel ch) {
+        try {
+            SocketAddress a = ch.getRemoteAddress();
+            if (a instanceof InetSocketAddress i) {
+                return i.getAddress().getHostAddress() + ":" + i.getPort();
+            }
+        } catch (IOException ignored) {
+            // the peer's name is only for log lines
+        }
+        String where = address instanceof NbdListenAddress.Unix u ? "unix:" + u.path().getFileName() : "tcp";
+        return where + "#" + Integer.toHexString(System.identityHashCode(ch));
+    }
+
+    static Logger log() {
+        return LOG;
+    }
+}

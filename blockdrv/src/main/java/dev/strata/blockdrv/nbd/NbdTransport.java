@@ -1,0 +1,29 @@
+package dev.strata.blockdrv.nbd;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The byte stream under one NBD connection: a socket channel, plain or wrapped in TLS. One reader
+ * thread calls {@link #read}; any thread may call {@link #write}, which takes {@link #writeLock()}
+ * so a reply goes out whole even when several request threads answer at once.
+ */
+interface NbdTransport extends AutoCloseable {
+
+    /** Reads at least one byte into {@code dst}, blocking; -1 at end of stream. Reader thread only. */
+    int read(ByteBuffer dst) throws IOException;
+
+    /** Writes every remaining byte of {@code srcs} as one unit (one gathering write when it fits). */
+    void write(ByteBuffer... srcs) throws IOException;
+
+    /** The lock that serialises writers; exposed so a caller can keep several writes together. */
+    ReentrantLock writeLock();
+
+    /** Makes the reader see end of stream (the peer may still receive replies in flight). */
+    void shutdownInput();
+
+    /** Closes the connection; idempotent, any thread. */
+    @Override
+    void close();
+}

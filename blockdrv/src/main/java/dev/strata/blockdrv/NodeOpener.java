@@ -44,7 +44,7 @@ final class NodeOpener {
             factory = probe(fileNode);
             probed = true;
         }
-        BlockNode node = graph.newNode(o.get("node-name"), readOnly);
+        BlockNode node = graph.newNode(o.get("node-name"), readOnly, NodeCache.from(o));
         node.attach(ChildRole.FILE, fileNode);
         BlockOptions driverOptions = probed ? o.with("x-probed", "on") : o;
         try {
@@ -67,7 +67,7 @@ final class NodeOpener {
     }
 
     private BlockNode openProtocol(BlockDriverFactory factory, BlockOptions o, boolean readOnly) {
-        BlockNode node = graph.newNode(o.get("node-name"), readOnly);
+        BlockNode node = graph.newNode(o.get("node-name"), readOnly, NodeCache.from(o));
         String filename = o.get("filename", o.get("file"));
         BlockOptions po = filename != null ? o.with("filename", filename) : o;
         node.bind(factory.open(node, po));
@@ -99,8 +99,12 @@ final class NodeOpener {
         throw BlockException.invalid("A block device must be given a 'file' (or 'file.filename') option");
     }
 
-    /** Locking choices made on a format node apply to the file under it, as {@code force-share} does in QEMU. */
+    /**
+     * Locking choices made on a format node apply to the file under it, as {@code force-share}
+     * does in QEMU; so do its cache options (QEMU's {@code bdrv_inherited_options}).
+     */
     private static BlockOptions inheritLocking(BlockOptions parent, BlockOptions child) {
+        child = NodeCache.inherit(parent, child);
         for (String k : new String[] {"locking", "force-share", "x-unshare-write"}) {
             if (parent.has(k) && !child.has(k)) {
                 child = child.with(k, parent.get(k));

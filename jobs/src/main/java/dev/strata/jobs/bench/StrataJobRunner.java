@@ -120,7 +120,7 @@ final class StrataJobRunner {
     }
 
     private static BlockNode newTarget(BlockGraph g, BlockNode top, Path chainDir) {
-        return JobTargets.createAndOpen(g, chainDir.resolve("target.qcow2").toString(), "qcow2", top.size(), null, false, null);
+        return JobTargets.createAndOpen(g, chainDir.resolve("target.qcow2").toString(), "qcow2", top.size(), null, false, null, top.cache());
     }
 
 }

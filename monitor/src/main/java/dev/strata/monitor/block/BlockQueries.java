@@ -48,7 +48,7 @@ public final class BlockQueries {
             o.put("locked", false);
             BlockNode root = skipImplicit(b.root());
             if (root != null) {
-                o.set("inserted", deviceInfo(g, root, b.cacheMode(), usage, true));
+                o.set("inserted", deviceInfo(g, root, BlockBackend.CacheMode.of(b.writeCacheEnabled(), root), usage, true));
             }
             o.put("io-status", m.ioStatus(b.name()));
         }
@@ -61,10 +61,8 @@ public final class BlockQueries {
         Map<String, Long> usage = DiskUsage.of(files(nodes));
         ArrayNode out = Json.array();
         for (BlockNode n : nodes) {
-            BlockBackend owner = g.backendOf(n);
-            BlockBackend.CacheMode c = owner == null ? BlockBackend.CacheMode.WRITEBACK
-                    : new BlockBackend.CacheMode(true, owner.cacheMode().direct(), owner.cacheMode().noFlush());
-            out.add(deviceInfo(g, n, c, usage, !flat));
+            // a node seen without a backend: QEMU reports writeback and the node's own options
+            out.add(deviceInfo(g, n, BlockBackend.CacheMode.of(true, n), usage, !flat));
         }
         return out;
     }

@@ -222,6 +222,9 @@ public final class MachineBuilder {
                     // its write cache is on: writethrough is a -drive (or device) choice
                     b = graph.createBackend(p.drive(), node, true);
                 }
+                if (p.writeCache() != null) {
+                    b.setWriteCache(p.writeCache());   // write-cache=on|off overrides the drive's cache.writeback
+                }
                 DeviceOptions o = DeviceOptions.of(b).withId(p.qdevId()).withErrorPolicies(p.rerror(), p.werror());
                 BlockDevice d = p.virtio() ? m.devices().createVirtioBlk(o) : m.devices().createIdeHd(o, p.fromDrive());
                 m.guest().attach(d);

@@ -118,6 +118,18 @@ class MachineBuilderTest {
             assertTrue(nodes.contains("q0: " + q + " (qcow2)\n    Cache mode:       writeback\n"), nodes);
             assertTrue(nodes.contains("f0: " + q + " (file)\n    Cache mode:       writeback, direct\n"), nodes);
         }
+        // a device's write-cache=on|off overrides the drive's write cache (auto keeps it)
+        try (StrataMachine m = build("-drive", "file=" + q + ",format=qcow2,if=none,id=d0,cache=writethrough",
+                "-device", "virtio-blk-pci,drive=d0,write-cache=on", "-nodefaults")) {
+            assertEquals(List.of("writeback"), cacheModeLines(m.monitor().hmp().executeNow("info block")));
+        }
+        try (StrataMachine m = build("-blockdev", "driver=qcow2,node-name=q0,file.driver=file,file.filename=" + q,
+                "-device", "ide-hd,drive=q0,write-cache=off", "-nodefaults")) {
+            assertEquals(List.of("writethrough"), cacheModeLines(m.monitor().hmp().executeNow("info block")));
+        }
+        UsageException bad = assertThrows(UsageException.class, () -> build("-drive", "file=" + q + ",if=none,id=d0",
+                "-device", "virtio-blk-pci,drive=d0,write-cache=maybe"));
+        assertTrue(bad.getMessage().endsWith("Parameter 'write-cache' does not accept value 'maybe'"), bad.getMessage());
     }
 
     private static List<String> cacheModeLines(String info) {

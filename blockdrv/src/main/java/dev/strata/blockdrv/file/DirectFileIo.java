@@ -23,6 +23,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *     and qcow2 writes whole clusters; its header and table entry updates, compressed clusters
  *     and guest writes smaller than a block do.
  * </ul>
+ * Writes past the end of the file are combined with others in flight ({@link ExtendingWrites}).
  * One case O_DIRECT cannot express: a write whose last block would reach past both the file's
  * end and the request's end (the last partial block of a file whose size is not a multiple of
  * the block size) would grow the file to the next block boundary. That write goes through the
@@ -123,11 +124,16 @@ final class DirectFileIo {
     private void pwrite(long offset, ByteBuffer src) {
         FileChannel ch = handle.channel();
         try {
-            long pos = offset;
-            while (src.hasRemaining()) {
-                pos += ch.write(src, pos);
+            long end = offset + src.remaining();
+            if (end > handle.fileSize().get()) {
+                handle.extendingWrites().write(ch, offset, src);
+            } else {
+                long pos = offset;
+                while (src.hasRemaining()) {
+                    pos += ch.write(src, pos);
+                }
             }
-            handle.fileSize().grew(pos);
+            handle.fileSize().grew(end);
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
         }

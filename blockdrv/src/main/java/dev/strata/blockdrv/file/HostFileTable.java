@@ -94,6 +94,11 @@ public final class HostFileTable {
             return mode.direct() ? entry.directAlignment : 1;
         }
 
+        /** Direct writes past the end of the file, combined (see {@link ExtendingWrites}). */
+        ExtendingWrites extendingWrites() {
+            return entry.extendingWrites;
+        }
+
         /**
          * Taken by direct holders around read-modify-write of partial blocks, so two such writes
          * to different bytes of one block cannot lose each other's bytes.
@@ -139,6 +144,7 @@ public final class HostFileTable {
         final FileSize size = new FileSize(() -> channel);
         final ReentrantLock largeWrites = new ReentrantLock();
         final ReentrantLock partialBlocks = new ReentrantLock();
+        final ExtendingWrites extendingWrites = new ExtendingWrites();
 
         Entry(Object key, Path path) {
             this.key = key;

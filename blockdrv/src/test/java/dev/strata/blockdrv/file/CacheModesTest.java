@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -196,6 +197,33 @@ class CacheModesTest {
         g.closeAll();
         Tools.Result free = Tools.run("qemu-io", "-f", "qcow2", "-c", "read 0 512", img.toString());
         assertEquals(0, free.exit(), free.output());
+    }
+
+    @Test
+    void aDirectBackingFileReopenedForWritingKeepsItsLocksAndWrites() throws Exception {
+        assumeTool("qemu-io");
+        Path base = qcow2("base.qcow2", MIB, 64 << 10);
+        Path top = dir.resolve("top.qcow2");
+        DriverRegistry.standard().require("qcow2").create(top, MIB, BlockOptions.empty()
+                .with("backing_file", base.toString()).with("backing_fmt", "qcow2"));
+        BlockGraph g = new BlockGraph();
+        try {
+            BlockNode t = g.open(BlockOptions.parse("driver=qcow2,file=" + top + ",cache.direct=on", null));
+            BlockNode b = t.backing();
+            assertTrue(((FileDriver) b.file().driver()).isDirect(), "the backing file inherits cache.direct");
+            b.setReadOnly(false);   // what commit does: both channels of the file are reopened read-write
+            byte[] data = new byte[4096];
+            Arrays.fill(data, (byte) 0x42);
+            b.write(8192, ByteBuffer.wrap(data));
+            b.flush();
+            Tools.Result busy = Tools.run("qemu-io", "-f", "qcow2", "-c", "read 0 512", base.toString());
+            assertTrue(busy.exit() != 0 && busy.output().contains("Failed to get \"write\" lock"), busy.output());
+        } finally {
+            g.closeAll();
+        }
+        Tools.Result read = Tools.run("qemu-io", "-f", "qcow2", "-c", "read -P 0x42 8192 4096", base.toString());
+        assertEquals(0, read.exit(), read.output());
+        assertTrue(!read.output().contains("Pattern verification failed"), read.output());
     }
 
     // ---- no-flush and writethrough ---------------------------------------------------------------------

@@ -9,8 +9,13 @@ import java.util.concurrent.atomic.LongAdder;
  * drive {@code virtio0}. Every guest request passes the backend's door, so draining the backend
  * stops guest I/O while the root is switched (snapshot, mirror pivot, active commit).
  *
+ * <p>The backend owns one part of QEMU's cache mode, the write cache ({@code cache.writeback},
+ * a device's {@code write-cache}): when it is off (writethrough) every write and zero write is
+ * flushed before it completes, as QEMU emulates FUA. The other two parts, {@code direct} and
+ * {@code no-flush}, are options of the nodes ({@link NodeCache}).
+ *
  * <p>Thread safety: I/O methods from any thread; {@code root} is volatile and only replaced while
- * the backend is drained.
+ * the backend is drained; the write-cache flag is volatile.
  */
 public final class BlockBackend {
 
@@ -27,9 +32,12 @@ public final class BlockBackend {
     private final LongAdder requests = new LongAdder();
     private volatile BlockNode root;
     private volatile String attachedTo;
-    private volatile CacheMode cacheMode;
+    private volatile boolean writeCache;
 
-    /** QEMU's cache options as {@code info block} shows them. */
+    /**
+     * QEMU's cache options as {@code info block} shows them: the backend's write cache and the
+     * shown node's {@code direct} and {@code no-flush}.
+     */
     public record CacheMode(boolean writeback, boolean direct, boolean noFlush) {
         public static final CacheMode WRITEBACK = new CacheMode(true, false, false);
 
@@ -49,12 +57,17 @@ public final class BlockBackend {
         public String describe() {
             return (writeback ? "writeback" : "writethrough") + (direct ? ", direct" : "") + (noFlush ? ", ignore flushes" : "");
         }
+
+        /** The mode in force on {@code node} seen through a backend whose write cache is {@code writeCache}. */
+        public static CacheMode of(boolean writeCache, BlockNode node) {
+            return new CacheMode(writeCache, node.cache().direct(), node.cache().noFlush());
+        }
     }
 
-    public BlockBackend(String name, BlockNode root, CacheMode cacheMode) {
+    public BlockBackend(String name, BlockNode root, boolean writeCache) {
         this.name = name;
         this.root = root;
-        this.cacheMode = cacheMode;
+        this.writeCache = writeCache;
     }
 
     public String name() {
@@ -65,8 +78,19 @@ public final class BlockBackend {
         return root;
     }
 
+    /** The mode in force now: this backend's write cache and its root node's cache options. */
     public CacheMode cacheMode() {
-        return cacheMode;
+        return CacheMode.of(writeCache, root);
+    }
+
+    /** True when writes may complete before they are durable (write-back); false for writethrough. */
+    public boolean writeCacheEnabled() {
+        return writeCache;
+    }
+
+    /** The device's {@code write-cache} property (or a guest toggling its write cache) sets it. */
+    public void setWriteCache(boolean on) {
+        this.writeCache = on;
     }
 
     /** The device this backend is attached to (QEMU's qdev path), or null. */
@@ -93,7 +117,7 @@ public final class BlockBackend {
         counted();
         try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, src.remaining()), false, false, 1)) {
             root.write(offset, src);
-            if (!cacheMode.writeback()) {
+            if (!writeCache) {
                 root.flush();
             }
         }
@@ -103,6 +127,9 @@ public final class BlockBackend {
         counted();
         try (RequestTracker.Tracked t = door.begin(offset, Math.max(1, bytes), false, false, 1)) {
             root.writeZeroes(offset, bytes, mayUnmap);
+            if (!writeCache) {
+                root.flush();
+            }
         }
     }
 
@@ -113,10 +140,8 @@ public final class BlockBackend {
         }
     }
 
+    /** Flushes the root node; nodes opened with {@code cache.no-flush} skip the host's part. */
     public void flush() {
-        if (cacheMode.noFlush()) {
-            return;
-        }
         try (RequestTracker.Tracked t = door.begin(0, 1, false, false, 1)) {
             root.flush();
         }

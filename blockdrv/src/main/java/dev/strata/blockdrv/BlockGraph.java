@@ -63,7 +63,7 @@ public final class BlockGraph {
         }
     }
 
-    BlockNode newNode(String requestedName, boolean readOnly) {
+    BlockNode newNode(String requestedName, boolean readOnly, NodeCache cache) {
         lock.lock();
         try {
             if (requestedName != null) {
@@ -71,9 +71,9 @@ public final class BlockGraph {
                 if (nodes.containsKey(requestedName) || backends.containsKey(requestedName)) {
                     throw BlockException.invalid("Duplicate nodes with node-name='" + requestedName + "'");
                 }
-                return new BlockNode(requestedName, false, readOnly);
+                return new BlockNode(requestedName, false, readOnly, cache);
             }
-            return new BlockNode(autoName(), true, readOnly);
+            return new BlockNode(autoName(), true, readOnly, cache);
         } finally {
             lock.unlock();
         }
@@ -93,6 +93,19 @@ public final class BlockGraph {
      * may equal {@code root}'s own node name (the anonymous backend of {@code -device drive=NODE}).
      */
     public BlockBackend createBackend(String id, BlockNode root, BlockBackend.CacheMode cache) {
+        if (cache.direct() != root.cache().direct() || cache.noFlush() != root.cache().noFlush()) {
+            // direct and no-flush are node options: a backend cannot give a node other ones
+            throw new IllegalArgumentException("cache mode " + cache.describe() + " does not match node '" + root.nodeName()
+                    + "' (" + BlockBackend.CacheMode.of(cache.writeback(), root).describe() + "); open the node with its cache options");
+        }
+        return createBackend(id, root, cache.writeback());
+    }
+
+    /**
+     * Creates the backend {@code id} on {@code root} with its write cache on (write-back) or off
+     * (writethrough); {@code direct} and {@code no-flush} are {@code root}'s own.
+     */
+    public BlockBackend createBackend(String id, BlockNode root, boolean writeCache) {
         lock.lock();
         try {
             if (backends.containsKey(id)) {
@@ -104,7 +117,7 @@ public final class BlockGraph {
             if (sameName != null && sameName != root) {
                 throw BlockException.invalid("Device name '" + id + "' conflicts with an existing node name");
             }
-            BlockBackend b = new BlockBackend(id, root, cache);
+            BlockBackend b = new BlockBackend(id, root, writeCache);
             backends.put(id, b);
             return b;
         } finally {

@@ -18,6 +18,7 @@ public final class BlockNode {
 
     private final String nodeName;
     private final boolean autoNamed;
+    private final NodeCache cache;
     private final RequestTracker tracker = new RequestTracker();
     private final List<DrainListener> drainListeners = new CopyOnWriteArrayList<>();
     private final List<WriteNotifier> writeNotifiers = new CopyOnWriteArrayList<>();
@@ -37,9 +38,14 @@ public final class BlockNode {
     }
 
     BlockNode(String nodeName, boolean autoNamed, boolean readOnly) {
+        this(nodeName, autoNamed, readOnly, NodeCache.DEFAULT);
+    }
+
+    BlockNode(String nodeName, boolean autoNamed, boolean readOnly, NodeCache cache) {
         this.nodeName = nodeName;
         this.autoNamed = autoNamed;
         this.readOnly = readOnly;
+        this.cache = cache;
     }
 
     void bind(BlockDriver driver) {
@@ -59,6 +65,11 @@ public final class BlockNode {
 
     public BlockDriver driver() {
         return driver;
+    }
+
+    /** The cache options this node was opened with ({@code cache.direct}, {@code cache.no-flush}). */
+    public NodeCache cache() {
+        return cache;
     }
 
     public String formatName() {

@@ -18,11 +18,17 @@ public final class Buffers {
 
     /** Size of every pooled buffer: the largest piece a block job copies. */
     public static final int POOL_BUFFER_SIZE = 1 << 20;
+    /**
+     * Every leased buffer starts on this boundary (a page), so a file opened with O_DIRECT can
+     * read into and write from it without a bounce copy. Direct buffers from the JDK are only
+     * 8 or 16 bytes aligned.
+     */
+    public static final int ALIGNMENT = 4096;
     /** At most this many idle buffers are kept (32 MiB); more are left to the collector. */
     private static final int POOL_MAX_IDLE = 32;
 
     /** A zeroed direct buffer reused for zero fills; never written to. */
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROS = allocateAligned(1 << 20).asReadOnlyBuffer();
     private static final ReentrantLock POOL_LOCK = new ReentrantLock();
     private static final ArrayDeque<ByteBuffer> POOL = new ArrayDeque<>();
 
@@ -68,7 +74,7 @@ public final class Buffers {
             throw new IllegalArgumentException("negative buffer size " + bytes);
         }
         if (bytes > POOL_BUFFER_SIZE) {
-            return new Lease(ByteBuffer.allocateDirect(bytes), bytes);
+            return new Lease(allocateAligned(bytes), bytes);
         }
         ByteBuffer b;
         POOL_LOCK.lock();
@@ -77,7 +83,22 @@ public final class Buffers {
         } finally {
             POOL_LOCK.unlock();
         }
-        return new Lease(b != null ? b : ByteBuffer.allocateDirect(POOL_BUFFER_SIZE), bytes);
+        return new Lease(b != null ? b : allocateAligned(POOL_BUFFER_SIZE), bytes);
+    }
+
+    /** A new direct buffer of exactly {@code bytes} whose first byte is {@link #ALIGNMENT}-aligned. */
+    private static ByteBuffer allocateAligned(int bytes) {
+        // alignedSlice also rounds the end down: ask for whole blocks plus the worst-case skip
+        int whole = (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+        return ByteBuffer.allocateDirect(whole + ALIGNMENT - 1).alignedSlice(ALIGNMENT).slice(0, bytes);
+    }
+
+    /**
+     * True when {@code buf} is direct, its position's address is a multiple of {@code alignment}
+     * (a power of two) and its remaining length too: what O_DIRECT needs from a buffer.
+     */
+    public static boolean isAligned(ByteBuffer buf, int alignment) {
+        return buf.isDirect() && buf.remaining() % alignment == 0 && buf.alignmentOffset(buf.position(), alignment) == 0;
     }
 
     private static void giveBack(ByteBuffer b) {

@@ -55,7 +55,7 @@ final class NodeOpener {
                 throw e;
             }
         }
-        BlockNode node = graph.newNode(o.get("node-name"), readOnly);
+        BlockNode node = graph.newNode(o.get("node-name"), readOnly, NodeCache.from(o));
         node.setPolicy(policy);
         node.attach(ChildRole.FILE, fileNode);
         BlockOptions driverOptions = probed ? o.with("x-probed", "on") : o;
@@ -81,7 +81,7 @@ final class NodeOpener {
     private BlockNode openProtocol(BlockDriverFactory factory, BlockOptions o, boolean readOnly, String prefix) {
         DriverOptions.check(factory, o, prefix);
         RequestPolicy policy = RequestPolicy.of(o, readOnly);
-        BlockNode node = graph.newNode(o.get("node-name"), readOnly);
+        BlockNode node = graph.newNode(o.get("node-name"), readOnly, NodeCache.from(o));
         node.setPolicy(policy);
         String filename = o.get("filename", o.get("file"));
         BlockOptions po = filename != null ? o.with("filename", filename) : o;
@@ -115,8 +115,12 @@ final class NodeOpener {
         throw BlockException.invalid("A block device must be given a 'file' (or 'file.filename') option");
     }
 
-    /** Locking choices made on a format node apply to the file under it, as {@code force-share} does in QEMU. */
+    /**
+     * Locking choices made on a format node apply to the file under it, as {@code force-share}
+     * does in QEMU; so do its cache options (QEMU's {@code bdrv_inherited_options}).
+     */
     private static BlockOptions inheritLocking(BlockOptions parent, BlockOptions child) {
+        child = NodeCache.inherit(parent, child);
         for (String k : new String[] {"locking", "force-share", "x-unshare-write"}) {
             if (parent.has(k) && !child.has(k)) {
                 child = child.with(k, parent.get(k));

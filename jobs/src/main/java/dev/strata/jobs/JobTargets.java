@@ -5,6 +5,7 @@ import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.DriverRegistry;
+import dev.strata.blockdrv.NodeCache;
 import java.nio.file.Path;
 
 /**
@@ -25,12 +26,16 @@ public final class JobTargets {
      */
     public static BlockNode createAndOpen(BlockGraph graph, String file, String format, long size, BlockNode backing,
                                           boolean existing) {
-        return createAndOpen(graph, file, format, size, backing, existing, null);
+        return createAndOpen(graph, file, format, size, backing, existing, null, NodeCache.DEFAULT);
     }
 
-    /** As above, naming the new node {@code nodeName} (drive-mirror's {@code node-name}) when not null. */
+    /**
+     * As above, naming the new node {@code nodeName} (drive-mirror's {@code node-name}) when not
+     * null, and opening it (and its file) with {@code cache}'s options: QEMU opens the target with
+     * the source's flags, so a mirror of a {@code cache=none} drive writes with O_DIRECT too.
+     */
     public static BlockNode createAndOpen(BlockGraph graph, String file, String format, long size, BlockNode backing,
-                                          boolean existing, String nodeName) {
+                                          boolean existing, String nodeName, NodeCache cache) {
         DriverRegistry drivers = graph.drivers();
         drivers.require(format);   // Unknown file format 'x'
         Path wanted = Path.of(file).toAbsolutePath().normalize();
@@ -53,8 +58,8 @@ public final class JobTargets {
             }
             drivers.require(format).create(Path.of(file), size, create);
         }
-        BlockOptions open = BlockOptions.empty().with("driver", format).with("file", file)
-                .with("backing", backing != null ? backing.nodeName() : "");
+        BlockOptions open = cache.applyTo(BlockOptions.empty().with("driver", format).with("file", file)
+                .with("backing", backing != null ? backing.nodeName() : ""));
         if (existing && backing == null) {
             open = open.without("backing");
         }

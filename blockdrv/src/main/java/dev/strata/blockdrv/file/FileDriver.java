@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import com.sun.nio.file.ExtendedOpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.locks.ReentrantLock;
@@ -20,6 +21,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The channel is shared per host file through {@link HostFileTable}, which also takes
  * QEMU-compatible image locks.
+ *
+ * <p>Cache modes: {@code cache.direct=on} does all I/O on an O_DIRECT channel (see
+ * {@link DirectFileIo}: whole blocks of the file system's block size, from aligned buffers, with
+ * requests that are not padded here); {@code cache.no-flush=on} makes {@link #flush} do nothing,
+ * as QEMU's {@code cache=unsafe} drops flushes before they reach the host.
  *
  * <p>Thread safety: positional channel I/O is safe from many threads; the channel is re-read
  * from the handle on every request because a read-write upgrade replaces it.
@@ -35,6 +41,11 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
 
     private final String filename;
     private final HostFileTable.Handle handle;
+    /** Non-null when the file is opened with O_DIRECT. */
+    private final DirectFileIo direct;
+    private final boolean noFlush;
+    /** fdatasync calls made (what {@code cache.no-flush} and writethrough change; tests read it). */
+    private final java.util.concurrent.atomic.LongAdder hostFlushes = new java.util.concurrent.atomic.LongAdder();
     private volatile boolean readOnly;
 
     /**
@@ -42,10 +53,36 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
      * @param locking      take QEMU-compatible image locks ({@code locking=off} skips them)
      */
     public FileDriver(String filename, boolean readOnly, boolean unshareWrite, boolean locking) {
+        this(filename, readOnly, unshareWrite, locking, false, false);
+    }
+
+    /**
+     * @param direct  bypass the host page cache (O_DIRECT), QEMU's {@code cache.direct}
+     * @param noFlush ignore flushes, QEMU's {@code cache.no-flush}
+     */
+    public FileDriver(String filename, boolean readOnly, boolean unshareWrite, boolean locking, boolean direct, boolean noFlush) {
         this.filename = filename;
         this.readOnly = readOnly;
+        this.noFlush = noFlush;
         this.handle = HostFileTable.get().open(Path.of(filename), filename,
-                new HostFileTable.Mode(!readOnly, unshareWrite || !readOnly, locking));
+                new HostFileTable.Mode(!readOnly, unshareWrite || !readOnly, locking, direct));
+        this.direct = direct ? new DirectFileIo(handle, filename) : null;
+    }
+
+    /** How many times {@link #flush} reached the host (fdatasync) so far. */
+    long hostFlushes() {
+        return hostFlushes.sum();
+    }
+
+    /** True when this file is opened with O_DIRECT (the host page cache is bypassed). */
+    public boolean isDirect() {
+        return direct != null;
+    }
+
+    /** O_DIRECT needs whole blocks: the generic path pads what it can; {@link DirectFileIo} the rest. */
+    @Override
+    public int requestAlignment() {
+        return handle.alignment();
     }
 
     @Override
@@ -74,6 +111,10 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
 
     @Override
     public void read(long offset, ByteBuffer dst) {
+        if (direct != null) {
+            direct.read(offset, dst);
+            return;
+        }
         FileChannel ch = handle.channel();
         try {
             long pos = offset;
@@ -96,6 +137,10 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
     public void write(long offset, ByteBuffer src) {
         if (readOnly) {
             throw new BlockException(BlockException.Kind.PERMISSION, "Block node is read-only");
+        }
+        if (direct != null) {
+            direct.write(offset, src);
+            return;
         }
         FileChannel ch = handle.channel();
         int len = src.remaining();
@@ -125,10 +170,11 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
 
     @Override
     public void flush() {
-        if (readOnly) {
+        if (readOnly || noFlush) {
             return;
         }
         try {
+            hostFlushes.increment();
             handle.channel().force(false);
         } catch (IOException e) {
             throw HostFiles.ioError(filename, e);
@@ -143,7 +189,8 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
     @Override
     public void resize(long newSize) {
         try {
-            FileChannel ch = handle.channel();
+            // one byte at the new end grows the file sparsely; O_DIRECT cannot write one byte
+            FileChannel ch = handle.bufferedChannel();
             long cur = ch.size();
             if (newSize < cur) {
                 ch.truncate(newSize);
@@ -167,9 +214,16 @@ public final class FileDriver implements BlockDriver, SupportsWriteZeroes, Suppo
         handle.release();
     }
 
-    /** Opens for the given mode; used by tests and tools that need a raw channel. */
-    static FileChannel openChannel(Path p, boolean readOnly) throws IOException {
-        return readOnly ? FileChannel.open(p, StandardOpenOption.READ)
-                : FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    /** Opens for the given mode, with O_DIRECT when {@code direct}. */
+    static FileChannel openChannel(Path p, boolean readOnly, boolean direct) throws IOException {
+        java.util.Set<java.nio.file.OpenOption> o = new java.util.HashSet<>();
+        o.add(StandardOpenOption.READ);
+        if (!readOnly) {
+            o.add(StandardOpenOption.WRITE);
+        }
+        if (direct) {
+            o.add(ExtendedOpenOption.DIRECT);
+        }
+        return FileChannel.open(p, o);
     }
 }

@@ -52,7 +52,7 @@ public final class FileDriverFactory implements BlockDriverFactory {
             throw BlockException.invalid("force-share=on can only be used with read-only images");
         }
         return new FileDriver(filename, node.isReadOnly(), options.getBool("x-unshare-write", false),
-                !locking.equals("off") && !forceShare);
+                !locking.equals("off") && !forceShare, node.cache().direct(), node.cache().noFlush());
     }
 
     /** Creates (or truncates) the host file to {@code size} bytes; sparse. */

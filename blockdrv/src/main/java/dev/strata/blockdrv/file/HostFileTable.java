@@ -31,6 +31,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * same rules are checked on the holders' flags, since a process never conflicts with its own
  * POSIX locks.
  *
+ * <p>Holders that ask for {@code direct} (QEMU's {@code cache.direct=on}) get a second channel
+ * on the same file opened with O_DIRECT; the buffered one stays open beside it for growing the
+ * file and for holders that want the page cache. Both are closed together, so the POSIX-lock
+ * rule above still holds.
+ *
  * <p>Thread safety: all state is guarded by the table lock; channels are used concurrently for
  * positional I/O outside it.
  */
@@ -51,8 +56,14 @@ public final class HostFileTable {
         return INSTANCE;
     }
 
-    /** What a holder wants: to write, to stop others writing, and whether locking applies at all. */
-    public record Mode(boolean write, boolean unshareWrite, boolean locking) {
+    /**
+     * What a holder wants: to write, to stop others writing, whether locking applies at all, and
+     * whether its I/O bypasses the host page cache (O_DIRECT).
+     */
+    public record Mode(boolean write, boolean unshareWrite, boolean locking, boolean direct) {
+        public Mode(boolean write, boolean unshareWrite, boolean locking) {
+            this(write, unshareWrite, locking, false);
+        }
     }
 
     /** One opener's claim on a file; give it back with {@link #release}. */
@@ -65,9 +76,35 @@ public final class HostFileTable {
             this.mode = mode;
         }
 
-        /** The shared channel; re-read it on every request, an upgrade replaces it. */
+        /**
+         * The channel this holder does its I/O on: the O_DIRECT one for a direct holder, else the
+         * buffered one. Re-read it on every request, an upgrade replaces it.
+         */
         public FileChannel channel() {
+            return mode.direct() ? entry.directChannel : entry.channel;
+        }
+
+        /** The buffered channel, whatever the mode: for growing the file by a byte, which O_DIRECT cannot. */
+        public FileChannel bufferedChannel() {
             return entry.channel;
+        }
+
+        /** Offsets, lengths and buffer addresses of {@link #channel()} I/O must be multiples of this (1: buffered). */
+        public int alignment() {
+            return mode.direct() ? entry.directAlignment : 1;
+        }
+
+        /** Direct writes past the end of the file, combined (see {@link ExtendingWrites}). */
+        ExtendingWrites extendingWrites() {
+            return entry.extendingWrites;
+        }
+
+        /**
+         * Taken by direct holders around read-modify-write of partial blocks, so two such writes
+         * to different bytes of one block cannot lose each other's bytes.
+         */
+        public ReentrantLock partialBlocks() {
+            return entry.partialBlocks;
         }
 
         /** The size of the file, shared by every holder in this process; see {@link FileSize}. */
@@ -86,7 +123,7 @@ public final class HostFileTable {
 
         /** Switches this claim between read-only and read-write (commit writes into a backing file). */
         public void reopen(boolean write) {
-            HostFileTable.this.changeMode(this, new Mode(write, mode.unshareWrite() || write, mode.locking()));
+            HostFileTable.this.changeMode(this, new Mode(write, mode.unshareWrite() || write, mode.locking(), mode.direct()));
         }
 
         public void release() {
@@ -98,11 +135,16 @@ public final class HostFileTable {
         final Object key;
         final Path path;
         FileChannel channel;
+        /** The O_DIRECT channel, opened when the first direct holder comes; null until then. */
+        FileChannel directChannel;
+        int directAlignment = 1;
         boolean channelWritable;
         final List<Handle> holders = new ArrayList<>();
         final List<FileLock> osLocks = new ArrayList<>();
         final FileSize size = new FileSize(() -> channel);
         final ReentrantLock largeWrites = new ReentrantLock();
+        final ReentrantLock partialBlocks = new ReentrantLock();
+        final ExtendingWrites extendingWrites = new ExtendingWrites();
 
         Entry(Object key, Path path) {
             this.key = key;
@@ -119,7 +161,7 @@ public final class HostFileTable {
             boolean fresh = e == null;
             if (fresh) {
                 e = new Entry(key, path);
-                e.channel = HostFiles.open(path, shownName, !mode.write());
+                e.channel = HostFiles.open(path, shownName, !mode.write(), false);
                 e.channelWritable = mode.write();
             }
             Handle h = new Handle(e, mode);
@@ -127,6 +169,9 @@ public final class HostFileTable {
                 checkInProcess(e, null, mode, shownName);
                 if (mode.write() && !e.channelWritable) {
                     upgrade(e, shownName);
+                }
+                if (mode.direct() && e.directChannel == null) {
+                    openDirect(e, shownName);
                 }
                 e.holders.add(h);
                 try {
@@ -139,6 +184,7 @@ public final class HostFileTable {
             } catch (BlockException ex) {
                 if (fresh) {
                     closeQuietly(e.channel);
+                    closeQuietly(e.directChannel);
                 }
                 throw ex;
             }
@@ -202,6 +248,7 @@ public final class HostFileTable {
                 entries.remove(e.key);
                 e.osLocks.clear();
                 closeQuietly(e.channel);
+                closeQuietly(e.directChannel);
             } else {
                 relock(e, e.path.toString(), false);
             }
@@ -229,14 +276,33 @@ public final class HostFileTable {
                 "Failed to get " + (wantWrite ? "" : "shared ") + "\"write\" lock\nIs another process using the image [" + shown + "]?");
     }
 
-    /** Read-only channel to read-write: open the new one, then close the old (which drops our locks; relock follows). */
+    /**
+     * Read-only channels to read-write: open the new ones, then close the old (which drops our
+     * locks; relock follows).
+     */
     private static void upgrade(Entry e, String shown) {
-        FileChannel rw = HostFiles.open(e.path, shown, false);
+        FileChannel rw = HostFiles.open(e.path, shown, false, false);
+        FileChannel rwDirect;
+        try {
+            rwDirect = e.directChannel == null ? null : HostFiles.open(e.path, shown, false, true);
+        } catch (BlockException ex) {
+            closeQuietly(rw);
+            throw ex;
+        }
         FileChannel old = e.channel;
+        FileChannel oldDirect = e.directChannel;
         e.channel = rw;
+        e.directChannel = rwDirect;
         e.channelWritable = true;
         e.osLocks.clear();
         closeQuietly(old);
+        closeQuietly(oldDirect);
+    }
+
+    /** Opens the O_DIRECT channel beside the buffered one (which keeps the locks). */
+    private static void openDirect(Entry e, String shown) {
+        e.directAlignment = HostFiles.directAlignment(e.path);
+        e.directChannel = HostFiles.open(e.path, shown, !e.channelWritable, true);
     }
 
     /**
@@ -309,6 +375,9 @@ public final class HostFileTable {
     }
 
     private static void closeQuietly(FileChannel ch) {
+        if (ch == null) {
+            return;
+        }
         try {
             ch.close();
         } catch (IOException ex) {

@@ -4,6 +4,7 @@ import dev.strata.blockdrv.BlockException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -16,17 +17,45 @@ public final class HostFiles {
 
     /** Opens {@code path}; fails as {@code Could not open 'x': No such file or directory} and friends. */
     public static FileChannel open(Path path, String shownName, boolean readOnly) {
+        return open(path, shownName, readOnly, false);
+    }
+
+    /**
+     * Opens {@code path}, with O_DIRECT when {@code direct}. A file system that refuses O_DIRECT
+     * (the kernel answers EINVAL) fails as QEMU says it: {@code Could not open 'x': filesystem
+     * does not support O_DIRECT}.
+     */
+    public static FileChannel open(Path path, String shownName, boolean readOnly, boolean direct) {
         if (Files.isDirectory(path)) {
             throw new BlockException(BlockException.Kind.INVALID_ARGUMENT, "Could not open '" + shownName + "': Is a directory");
         }
         try {
-            return FileDriver.openChannel(path, readOnly);
+            return FileDriver.openChannel(path, readOnly, direct);
         } catch (NoSuchFileException e) {
             throw new BlockException(BlockException.Kind.NOT_FOUND, "Could not open '" + shownName + "': No such file or directory", e);
         } catch (AccessDeniedException e) {
             throw new BlockException(BlockException.Kind.PERMISSION, "Could not open '" + shownName + "': Permission denied", e);
+        } catch (FileSystemException e) {
+            if (direct && "Invalid argument".equals(e.getReason())) {
+                throw new BlockException(BlockException.Kind.INVALID_ARGUMENT,
+                        "Could not open '" + shownName + "': filesystem does not support O_DIRECT", e);
+            }
+            throw new BlockException(BlockException.Kind.IO, "Could not open '" + shownName + "': " + e.getMessage(), e);
         } catch (IOException e) {
             throw new BlockException(BlockException.Kind.IO, "Could not open '" + shownName + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The alignment O_DIRECT I/O on {@code path} needs: the block size its file system reports,
+     * which is also what the JDK checks every direct read and write against.
+     */
+    static int directAlignment(Path path) {
+        try {
+            long b = Files.getFileStore(path).getBlockSize();
+            return b > 0 && b <= (1 << 20) ? (int) b : 4096;
+        } catch (IOException | UnsupportedOperationException e) {
+            return 4096;
         }
     }
 

@@ -30,7 +30,8 @@ final class HostFile {
 
     HostFile(BlockNode file, boolean mapData) {
         this.file = file;
-        this.mapped = mapData && file.driver() instanceof FileDriver ? MappedReads.open(file.filename()) : null;
+        // a mapping reads through the page cache: never for a file opened with O_DIRECT
+        this.mapped = mapData && file.driver() instanceof FileDriver fd && !fd.isDirect() ? MappedReads.open(file.filename()) : null;
     }
 
     /**

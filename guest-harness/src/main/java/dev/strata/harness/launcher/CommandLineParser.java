@@ -293,7 +293,11 @@ public final class CommandLineParser {
             if (id != null) {
                 checkNodeName(id, typed);
             }
-            return new DeviceSpec(model, drive, id, typed);
+            String wc = o.getOrDefault("write-cache", "auto");
+            if (!List.of("on", "off", "auto").contains(wc)) {
+                throw new UsageException(typed, "Parameter 'write-cache' does not accept value '" + wc + "'");
+            }
+            return new DeviceSpec(model, drive, id, wc.equals("auto") ? null : wc.equals("on"), typed);
         }
     }
 }

@@ -23,10 +23,11 @@ public final class DeviceLayout {
      * @param fromDrive true when made by {@code -drive if=virtio|ide} (an on-board IDE disk), false for {@code -device}
      * @param rerror    read error policy (the drive's {@code rerror=}; default for a -blockdev node)
      * @param werror    write error policy
+     * @param writeCache the device's {@code write-cache} (on/off), or null to keep the drive's
      * @param typed     the option that asked for it, for messages
      */
     public record Planned(boolean virtio, String drive, String qdevId, boolean fromDrive,
-                          ErrorPolicy rerror, ErrorPolicy werror, String typed) {
+                          ErrorPolicy rerror, ErrorPolicy werror, Boolean writeCache, String typed) {
     }
 
     private DeviceLayout() {
@@ -38,11 +39,11 @@ public final class DeviceLayout {
             DriveSpec drive = c.drives().stream().filter(x -> x.id().equals(d.drive())).findFirst().orElse(null);
             out.add(new Planned(d.model().isVirtio(), d.drive(), d.id(), false,
                     drive != null ? drive.rerror() : ErrorPolicy.DEFAULT_READ,
-                    drive != null ? drive.werror() : ErrorPolicy.DEFAULT_WRITE, d.typed()));
+                    drive != null ? drive.werror() : ErrorPolicy.DEFAULT_WRITE, d.writeCache(), d.typed()));
         }
         for (DriveSpec d : c.drives()) {
             if (d.iface() != DriveInterface.NONE) {
-                out.add(new Planned(d.iface() == DriveInterface.VIRTIO, d.id(), null, true, d.rerror(), d.werror(), d.typed()));
+                out.add(new Planned(d.iface() == DriveInterface.VIRTIO, d.id(), null, true, d.rerror(), d.werror(), null, d.typed()));
             }
         }
         return out;

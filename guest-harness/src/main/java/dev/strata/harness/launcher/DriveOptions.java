@@ -1,6 +1,8 @@
 package dev.strata.harness.launcher;
 
+import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.NodeCache;
 import dev.strata.device.ErrorPolicy;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,6 +24,7 @@ final class DriveOptions {
     static final int IDE_BUSES = 2;
     static final int IDE_UNITS = 2;
 
+    private static final String CACHE_WRITEBACK = "cache.writeback";
     private static final Set<String> CACHE_MODES = Set.of("writeback", "none", "writethrough", "directsync", "unsafe");
     private static final Set<String> OTHER_BUSES = Set.of("scsi", "floppy", "pflash", "mtd", "sd", "xen");
     /** QEMU -drive options (throttling, legacy geometry, device properties) that Strata does not implement. */
@@ -55,6 +58,9 @@ final class DriveOptions {
         if (!CACHE_MODES.contains(cache)) {
             throw new UsageException(typed, "invalid cache option");
         }
+        // cache=MODE only sets defaults: cache.writeback, cache.direct and cache.no-flush win (as QEMU)
+        boolean writeCache = o.containsKey(CACHE_WRITEBACK) ? OptionText.bool(o.get(CACHE_WRITEBACK), CACHE_WRITEBACK, typed)
+                : BlockBackend.CacheMode.parse(cache).writeback();
         boolean readOnly = OptionText.bool(o.getOrDefault("readonly", o.getOrDefault("read-only", "off")), "read-only", typed);
         ErrorPolicy rerror = policy(o.getOrDefault("rerror", ErrorPolicy.DEFAULT_READ.optionValue()), true, typed);
         ErrorPolicy werror = policy(o.getOrDefault("werror", ErrorPolicy.DEFAULT_WRITE.optionValue()), false, typed);
@@ -76,7 +82,7 @@ final class DriveOptions {
         if (o.containsKey("copy-on-read")) {
             OptionText.bool(o.get("copy-on-read"), "copy-on-read", typed);
         }
-        return new DriveSpec(id, iface, index, cache, readOnly, rerror, werror, blockOptions(o, readOnly, cache, typed), typed);
+        return new DriveSpec(id, iface, index, cache, writeCache, readOnly, rerror, werror, blockOptions(o, readOnly, cache, typed), typed);
     }
 
     private static Map<String, String> blockOptions(Map<String, String> o, boolean readOnly, String cache, String typed) {
@@ -85,7 +91,7 @@ final class DriveOptions {
             String k = e.getKey();
             switch (k) {
                 case "if", "id", "index", "bus", "unit", "cache", "readonly", "read-only", "rerror", "werror", "media",
-                     "snapshot" -> { }
+                     "snapshot", CACHE_WRITEBACK -> { }
                 case "file" -> b.put("file", e.getValue());
                 case "format" -> {
                     if (e.getValue().isEmpty()) {
@@ -109,9 +115,12 @@ final class DriveOptions {
         b.put("read-only", readOnly ? "on" : "off");
         // QEMU's default for a drive's node: discards (and the unmap wish of zero writes) are dropped
         b.putIfAbsent("discard", "ignore");
-        // cache=none and directsync bypass the host page cache: that is a property of the image node
-        if ((cache.equals("none") || cache.equals("directsync")) && !b.containsKey("cache.direct")) {
-            b.put("cache.direct", "on");
+        // direct (none, directsync) and no-flush (unsafe) are options of the image node and of
+        // everything opened under it; write-back versus writethrough is the backend's
+        BlockBackend.CacheMode mode = BlockBackend.CacheMode.parse(cache);
+        if (o.containsKey("cache")) {
+            b.putIfAbsent(NodeCache.DIRECT, mode.direct() ? "on" : "off");
+            b.putIfAbsent(NodeCache.NO_FLUSH, mode.noFlush() ? "on" : "off");
         }
         return b;
     }

@@ -12,12 +12,13 @@ import java.util.Map;
  * @param iface        the device kind
  * @param index        the position among drives of that interface (QEMU's {@code index})
  * @param cache        the {@code cache=} mode word (writeback, none, writethrough, directsync, unsafe)
+ * @param writeCache   the backend's write cache: {@code cache.writeback}, else what {@code cache=} implies
  * @param blockOptions what goes to the block layer: {@code file}, {@code driver}, {@code node-name},
  *                     {@code read-only} and any format or protocol option ({@code file.locking},
  *                     {@code l2-cache-size}, ...), as flat dotted keys
  * @param typed        the option as the user typed it, for messages
  */
-public record DriveSpec(String id, DriveInterface iface, int index, String cache, boolean readOnly,
+public record DriveSpec(String id, DriveInterface iface, int index, String cache, boolean writeCache, boolean readOnly,
                         ErrorPolicy rerror, ErrorPolicy werror, Map<String, String> blockOptions, String typed) {
 
     public DriveSpec {

@@ -186,7 +186,7 @@ public final class MachineBuilder {
         for (DriveSpec d : config.drives()) {
             try {
                 BlockNode root = graph.open(BlockOptions.of(driveNodeOptions(d)));
-                graph.createBackend(d.id(), root, BlockBackend.CacheMode.parse(d.cache()));
+                graph.createBackend(d.id(), root, d.writeCache());
             } catch (BlockException e) {
                 throw new UsageException(d.typed(), e.getMessage());
             }
@@ -243,7 +243,11 @@ public final class MachineBuilder {
                     if (node == null) {
                         throw new UsageException(p.typed(), "Property 'drive' can't find value '" + p.drive() + "'");
                     }
-                    b = graph.createBackend(p.drive(), node, blockdevCache(config, p.drive()));
+                    // its write cache is on: writethrough is a -drive (or device) choice
+                    b = graph.createBackend(p.drive(), node, true);
+                }
+                if (p.writeCache() != null) {
+                    b.setWriteCache(p.writeCache());   // write-cache=on|off overrides the drive's cache.writeback
                 }
                 DeviceOptions o = DeviceOptions.of(b).withId(p.qdevId()).withErrorPolicies(p.rerror(), p.werror());
                 BlockDevice d = p.virtio() ? m.devices().createVirtioBlk(o) : m.devices().createIdeHd(o, p.fromDrive());
@@ -252,14 +256,6 @@ public final class MachineBuilder {
                 throw new UsageException(p.typed(), e.getMessage());
             }
         }
-    }
-
-    /** A -blockdev node's cache mode: always writeback (a device property), direct and no-flush from its options. */
-    private static BlockBackend.CacheMode blockdevCache(MachineConfig config, String nodeName) {
-        Map<String, String> o = config.blockdevs().stream().filter(b -> b.nodeName().equals(nodeName))
-                .map(BlockdevSpec::options).findFirst().orElse(Map.of());
-        BlockOptions bo = BlockOptions.of(o);
-        return new BlockBackend.CacheMode(true, bo.getBool("cache.direct", false), bo.getBool("cache.no-flush", false));
     }
 
     /** Binds every {@code -qmp} socket; with {@code wait=on} waits for the first client, as QEMU does. */

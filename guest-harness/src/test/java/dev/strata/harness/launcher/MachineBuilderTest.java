@@ -75,6 +75,67 @@ class MachineBuilderTest {
         }
     }
 
+    /**
+     * The "Cache mode" lines of {@code info block} and {@code info block -n} for every -drive
+     * cache mode, the dotted keys (which win over cache=) and -blockdev, as QEMU 7.2 prints them
+     * for the same command lines (run here with qemu-system-x86_64 -machine none); and the file
+     * node under a direct node really is opened with O_DIRECT.
+     */
+    @Test
+    void cacheModesAreReportedAsQemuReportsThemAndTakeEffect() throws IOException {
+        Path q = dir.resolve("q.qcow2");
+        dev.strata.blockdrv.DriverRegistry.standard().require("qcow2").create(q, 16 << 20, BlockOptions.empty());
+        String[][] cases = {
+            // -drive options, info block, info block -n (qcow2 node, then its file node)
+            {"cache=writeback", "writeback", "writeback"},
+            {"cache=none", "writeback, direct", "writeback, direct"},
+            {"cache=writethrough", "writethrough", "writeback"},
+            {"cache=directsync", "writethrough, direct", "writeback, direct"},
+            {"cache=unsafe", "writeback, ignore flushes", "writeback, ignore flushes"},
+            {"cache.writeback=off,cache.direct=on,cache.no-flush=on", "writethrough, direct, ignore flushes",
+                "writeback, direct, ignore flushes"},
+            {"cache=none,cache.direct=off", "writeback", "writeback"},
+            {"cache=unsafe,cache.writeback=off", "writethrough, ignore flushes", "writeback, ignore flushes"},
+        };
+        for (String[] c : cases) {
+            try (StrataMachine m = build("-drive", "file=" + q + ",format=qcow2,if=none,id=d0," + c[0], "-nodefaults")) {
+                String info = m.monitor().hmp().executeNow("info block");
+                assertEquals(List.of(c[1]), cacheModeLines(info), c[0] + "\n" + info);
+                String nodes = m.monitor().hmp().executeNow("info block -n");
+                assertEquals(List.of(c[2], c[2]), cacheModeLines(nodes), c[0] + "\n" + nodes);
+                dev.strata.blockdrv.file.FileDriver f = (dev.strata.blockdrv.file.FileDriver) m.graph().backend("d0").root().file().driver();
+                assertEquals(c[2].contains("direct"), f.isDirect(), c[0]);
+            }
+        }
+        // -blockdev: options given inline reach the file child; a file node defined apart keeps its own
+        try (StrataMachine m = build("-blockdev", "driver=qcow2,node-name=q0,file.driver=file,file.filename=" + q + ",cache.direct=on",
+                "-nodefaults")) {
+            assertEquals(List.of("writeback, direct", "writeback, direct"), cacheModeLines(m.monitor().hmp().executeNow("info block -n")));
+        }
+        try (StrataMachine m = build("-blockdev", "driver=file,node-name=f0,filename=" + q + ",cache.direct=on",
+                "-blockdev", "driver=qcow2,node-name=q0,file=f0", "-nodefaults")) {
+            String nodes = m.monitor().hmp().executeNow("info block -n");
+            assertTrue(nodes.contains("q0: " + q + " (qcow2)\n    Cache mode:       writeback\n"), nodes);
+            assertTrue(nodes.contains("f0: " + q + " (file)\n    Cache mode:       writeback, direct\n"), nodes);
+        }
+        // a device's write-cache=on|off overrides the drive's write cache (auto keeps it)
+        try (StrataMachine m = build("-drive", "file=" + q + ",format=qcow2,if=none,id=d0,cache=writethrough",
+                "-device", "virtio-blk-pci,drive=d0,write-cache=on", "-nodefaults")) {
+            assertEquals(List.of("writeback"), cacheModeLines(m.monitor().hmp().executeNow("info block")));
+        }
+        try (StrataMachine m = build("-blockdev", "driver=qcow2,node-name=q0,file.driver=file,file.filename=" + q,
+                "-device", "ide-hd,drive=q0,write-cache=off", "-nodefaults")) {
+            assertEquals(List.of("writethrough"), cacheModeLines(m.monitor().hmp().executeNow("info block")));
+        }
+        UsageException bad = assertThrows(UsageException.class, () -> build("-drive", "file=" + q + ",if=none,id=d0",
+                "-device", "virtio-blk-pci,drive=d0,write-cache=maybe"));
+        assertTrue(bad.getMessage().endsWith("Parameter 'write-cache' does not accept value 'maybe'"), bad.getMessage());
+    }
+
+    private static List<String> cacheModeLines(String info) {
+        return info.lines().filter(l -> l.startsWith("    Cache mode:")).map(l -> l.substring(22)).toList();
+    }
+
     @Test
     void verifyingGuestOnRawAndQcow2DisksFindsNothingLost() throws Exception {
         Path a = raw("a.img", 16 << 20);

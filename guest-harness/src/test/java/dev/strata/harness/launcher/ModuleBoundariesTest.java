@@ -68,6 +68,8 @@ class ModuleBoundariesTest {
         if (m.equals("blockdrv")) {
             boolean ok = ref.startsWith("java.") || ref.startsWith("javax.") || ref.startsWith("jdk.") || ref.startsWith("sun.")
                     || ref.startsWith("com.sun.management.")
+                    // the JDK's own O_DIRECT open option (module jdk.unsupported): cache.direct
+                    || ref.startsWith("com.sun.nio.file.")
                     || ref.startsWith("org.slf4j.") || ref.startsWith("dev.strata.blockdrv.")
                     || ref.startsWith("org.bouncycastle.")
                     || (s.test() && (ref.startsWith("org.junit.") || ref.startsWith("org.mockito.") || ref.startsWith("org.opentest4j.")));

@@ -150,7 +150,10 @@ public final class JobsBench {
     }
 
     /** Bytes the job has to copy: allocated between its top and its base (exclusive). */
-    private static long dataBytes(Path dir, JobKind kind) {
+    static long dataBytes(Path dir, JobKind kind) {
+        if (kind == JobKind.STREAM) {
+            return StreamBench.bytesToStream(dir.resolve("L2.qcow2"));
+        }
         BlockGraph g = new BlockGraph();
         try {
             BlockNode top = g.open(BlockOptions.empty().with("driver", "qcow2")
@@ -160,6 +163,7 @@ public final class JobsBench {
                 case COMMIT_INTERMEDIATE -> allocatedAbove(top.backing(), base);
                 case COMMIT_ACTIVE -> allocatedAbove(top, base);
                 case MIRROR_FULL, BACKUP_FULL -> allocatedAbove(top, null);
+                case STREAM -> throw new IllegalStateException("counted above");
             };
         } finally {
             g.closeAll();
@@ -178,9 +182,13 @@ public final class JobsBench {
         return total;
     }
 
-    /** Opens {@code top} as drive {@code drive0} (writeback), the drive every Strata job runs on. */
-    static BlockBackend openDrive(BlockGraph g, Path top) {
-        BlockNode root = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", top.toString()));
-        return g.createBackend("drive0", root, BlockBackend.CacheMode.WRITEBACK);
+    /**
+     * Opens {@code top} as drive {@code drive0} (write cache on), the drive every Strata job runs
+     * on; {@code direct}: the whole chain with {@code cache.direct=on} (QEMU's cache=none).
+     */
+    static BlockBackend openDrive(BlockGraph g, Path top, boolean direct) {
+        BlockNode root = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", top.toString())
+                .with("cache.direct", direct ? "on" : "off"));
+        return g.createBackend("drive0", root, true);
     }
 }

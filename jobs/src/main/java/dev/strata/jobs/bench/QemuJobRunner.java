@@ -8,6 +8,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -38,11 +40,33 @@ final class QemuJobRunner {
      */
     static long timeJob(Path top, Path workDir, String command, String arguments, boolean completeAtReady)
             throws IOException, InterruptedException {
+        return run(List.of("-drive", "file=" + top + ",if=none,id=drive0,format=qcow2"), workDir, command, arguments,
+                completeAtReady).ns();
+    }
+
+    /** One timed job: wall nanoseconds from the command to BLOCK_JOB_COMPLETED, and QEMU's CPU time in them. */
+    record Timed(long ns, long cpuNs) {
+    }
+
+    /**
+     * The job on {@code top} as a QEMU user runs one on a root node without a device: the qcow2
+     * node {@code drive0} over its file node given with {@code -blockdev}, its backing chain
+     * opened from the image headers, {@code cache.direct} as asked (inherited by every node).
+     */
+    static Timed timeOnRootNode(Path top, boolean direct, Path workDir, String command, String arguments,
+                                boolean completeAtReady) throws IOException, InterruptedException {
+        return run(List.of("-blockdev", "driver=qcow2,node-name=drive0,file.driver=file,file.filename=" + top
+                + ",cache.direct=" + (direct ? "on" : "off")), workDir, command, arguments, completeAtReady);
+    }
+
+    private static Timed run(List<String> graph, Path workDir, String command, String arguments, boolean completeAtReady)
+            throws IOException, InterruptedException {
         Path sock = workDir.resolve("qemu-bench.qmp");
         Files.deleteIfExists(sock);
-        Process qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none",
-                "-qmp", "unix:" + sock + ",server=on,wait=off",
-                "-drive", "file=" + top + ",if=none,id=drive0,format=qcow2")
+        List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none",
+                "-qmp", "unix:" + sock + ",server=on,wait=off"));
+        cmd.addAll(graph);
+        Process qemu = new ProcessBuilder(cmd)
                 .redirectErrorStream(true).redirectOutput(workDir.resolve("qemu-bench.log").toFile()).start();
         // a QEMU that never answers (one run never sent its greeting) must fail the run, not hang
         // the benchmark: killing it closes the socket, and the read below reports that
@@ -62,6 +86,7 @@ final class QemuJobRunner {
             send(ch, "{\"execute\": \"qmp_capabilities\"}");
             readUntil(ch, in, "\"return\"");
             in.setLength(0);
+            long cpu0 = cpuNs(qemu);
             long start = System.nanoTime();
             send(ch, "{\"execute\": \"" + command + "\", \"arguments\": {" + arguments + "}}");
             readUntil(ch, in, "\"return\"", "\"error\"");
@@ -74,13 +99,14 @@ final class QemuJobRunner {
             }
             readUntil(ch, in, "BLOCK_JOB_COMPLETED");
             long elapsed = System.nanoTime() - start;
+            long cpu = cpuNs(qemu) - cpu0;
             if (in.toString().contains("\"error\"")) {
                 throw new IOException("QEMU's " + command + " failed: " + in);
             }
             in.setLength(0);
             send(ch, "{\"execute\": \"quit\"}");
             readUntil(ch, in, "\"return\"");
-            return elapsed;
+            return new Timed(elapsed, cpu);
         } finally {
             watchdog.interrupt();
             // QEMU's exit is not timed; do not let a slow shutdown stall the next run
@@ -88,6 +114,11 @@ final class QemuJobRunner {
                 qemu.destroyForcibly();
             }
         }
+    }
+
+    /** The process's user + system CPU time so far (Linux: from /proc), or 0 when the host cannot tell. */
+    static long cpuNs(Process p) {
+        return p.toHandle().info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
     }
 
     private static void readUntil(SocketChannel ch, StringBuilder in, String marker) throws IOException {

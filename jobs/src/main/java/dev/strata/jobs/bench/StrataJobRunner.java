@@ -13,6 +13,8 @@ import dev.strata.jobs.commit.Commit;
 import dev.strata.jobs.commit.CommitRequest;
 import dev.strata.jobs.mirror.Mirror;
 import dev.strata.jobs.mirror.MirrorRequest;
+import dev.strata.jobs.stream.Stream;
+import dev.strata.jobs.stream.StreamRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -53,9 +55,14 @@ final class StrataJobRunner {
      * gets {@code -DreadyWaitS} (60) seconds to reach READY under the load, else it is cancelled.
      */
     static Outcome run(JobKind kind, Path chainDir, long iops, int readPercent) throws InterruptedException {
+        return run(kind, chainDir, iops, readPercent, false);
+    }
+
+    /** As above, with the chain opened {@code cache.direct=on} when {@code direct} (QEMU's cache=none). */
+    static Outcome run(JobKind kind, Path chainDir, long iops, int readPercent, boolean direct) throws InterruptedException {
         BlockGraph g = new BlockGraph();
         try {
-            BlockBackend drive = JobsBench.openDrive(g, chainDir.resolve("L2.qcow2"));
+            BlockBackend drive = JobsBench.openDrive(g, chainDir.resolve("L2.qcow2"), direct);
             BlockNode top = drive.root();
             JobManager jobs = new JobManager();
             GuestLoad load = iops < 0 ? null : new GuestLoad(drive, 8, iops, readPercent).start();
@@ -103,6 +110,7 @@ final class StrataJobRunner {
 
     private static Job start(JobKind kind, JobManager jobs, BlockGraph g, BlockNode top, Path chainDir) {
         return switch (kind) {
+            case STREAM -> Stream.start(jobs, g, StreamRequest.of("drive0", "drive0", null, 0));
             case COMMIT_INTERMEDIATE -> Commit.start(jobs, g, new CommitRequest(null, "drive0", top.backing().backing().nodeName(),
                     null, top.backing().nodeName(), null, null, 0, OnError.REPORT, true, true));
             case COMMIT_ACTIVE -> Commit.start(jobs, g, CommitRequest.of("drive0", null, null));
@@ -120,7 +128,7 @@ final class StrataJobRunner {
     }
 
     private static BlockNode newTarget(BlockGraph g, BlockNode top, Path chainDir) {
-        return JobTargets.createAndOpen(g, chainDir.resolve("target.qcow2").toString(), "qcow2", top.size(), null, false, null);
+        return JobTargets.createAndOpen(g, chainDir.resolve("target.qcow2").toString(), "qcow2", top.size(), null, false, null, top.cache());
     }
 
 }

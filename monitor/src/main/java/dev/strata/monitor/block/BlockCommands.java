@@ -9,6 +9,7 @@ import dev.strata.monitor.Param;
 
 /**
  * Block commands: {@code query-block} / {@code info block}, {@code query-named-block-nodes},
+ * {@code blockdev-add},
  * {@code query-blockstats} / {@code info blockstats}, {@code blockdev-snapshot-sync} /
  * {@code snapshot_blkdev}. Stateless; registered once.
  */
@@ -54,6 +55,15 @@ public final class BlockCommands {
                                 .append(" idle_time_ns=").append(s.path("idle_time_ns").asLong(0)).append('\n');
                     }
                     ctx.print(sb.toString());
+                })
+                .build());
+
+        r.register(Command.qmp("blockdev-add")
+                .params(BlockdevAdd.PARAMS.toArray(Param[]::new))
+                .help("open a new block node (options as -blockdev: driver, node-name, file, backing, cache, ...)")
+                .handler((ctx, a) -> {
+                    BlockdevAdd.run(ctx.machine(), a);
+                    return null;
                 })
                 .build());
 

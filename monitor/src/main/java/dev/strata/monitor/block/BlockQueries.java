@@ -54,7 +54,7 @@ public final class BlockQueries {
                 // a job filter QEMU does not mark implicit (backup's copy-before-write) is what the device shows
                 ImplicitFilter f = g.filterAbove(root);
                 Shown top = f != null && !f.implicit() ? Shown.of(f) : Shown.of(root);
-                o.set("inserted", deviceInfo(g, top, b.cacheMode(), usage, View.DEVICE));
+                o.set("inserted", deviceInfo(g, top, BlockBackend.CacheMode.of(b.writeCacheEnabled(), root), usage, View.DEVICE));
             }
             if (b.attachedTo() != null) {
                 // only a device that keeps an I/O status (virtio-blk, IDE) enables it in QEMU
@@ -71,11 +71,9 @@ public final class BlockQueries {
         ArrayNode out = Json.array();
         for (BlockGraph.Listed l : listing) {
             BlockNode n = l.node() != null ? l.node() : l.filter().child();
-            BlockBackend owner = g.backendOf(n);
-            BlockBackend.CacheMode c = owner == null ? BlockBackend.CacheMode.WRITEBACK
-                    : new BlockBackend.CacheMode(true, owner.cacheMode().direct(), owner.cacheMode().noFlush());
+            // a node seen without a backend: QEMU reports writeback and the node's own options
             Shown shown = l.node() != null ? Shown.of(l.node()) : Shown.of(l.filter());
-            out.add(deviceInfo(g, shown, c, usage, flat ? View.FLAT : View.NODES));
+            out.add(deviceInfo(g, shown, BlockBackend.CacheMode.of(true, n), usage, flat ? View.FLAT : View.NODES));
         }
         return out;
     }

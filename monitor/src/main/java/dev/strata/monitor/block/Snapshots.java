@@ -77,7 +77,9 @@ final class Snapshots {
             } else if (!Files.exists(path)) {
                 throw CommandException.generic("Could not open '" + file + "': No such file or directory");
             }
-            BlockOptions o = BlockOptions.empty().with("file", file).with("driver", format).with("backing", old.nodeName());
+            // the overlay takes the old image's cache options, as QEMU opens it with old_bs's flags
+            BlockOptions o = old.cache().applyTo(BlockOptions.empty().with("file", file).with("driver", format)
+                    .with("backing", old.nodeName()));
             if (snapNodeName != null) {
                 o = o.with("node-name", snapNodeName);
             }

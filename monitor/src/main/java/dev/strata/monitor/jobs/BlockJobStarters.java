@@ -185,7 +185,7 @@ final class BlockJobStarters {
             case "none" -> source;
             default -> null;
         };
-        BlockNode target = openTarget(g, a.str("target"), format, source.size(), backing, existing, a.str("node-name", null));
+        BlockNode target = openTarget(g, a.str("target"), format, source, backing, existing, a.str("node-name", null));
         try {
             ObjectNode q = a.toJson();
             q.put("sync", sync);
@@ -196,7 +196,8 @@ final class BlockJobStarters {
         }
     }
 
-    private static BlockNode openTarget(BlockGraph g, String file, String format, long size, BlockNode backing,
+    /** drive-mirror's and drive-backup's new node: the source's size, and its cache options as QEMU's bs->open_flags. */
+    private static BlockNode openTarget(BlockGraph g, String file, String format, BlockNode source, BlockNode backing,
                                         boolean existing, String nodeName) {
         if (existing && !java.nio.file.Files.exists(java.nio.file.Path.of(file))) {
             throw JobException.generic("Could not open '" + file + "': No such file or directory");
@@ -205,7 +206,7 @@ final class BlockJobStarters {
             format = probe(g, file);
         }
         try {
-            return JobTargets.createAndOpen(g, file, format, size, backing, existing, nodeName);
+            return JobTargets.createAndOpen(g, file, format, source.size(), backing, existing, nodeName, source.cache());
         } catch (BlockException e) {
             throw JobException.generic(e.getMessage());
         }
@@ -277,7 +278,7 @@ final class BlockJobStarters {
         boolean existing = a.str("mode", "absolute-paths").equals("existing");
         String format = a.str("format", existing ? null : source.formatName());
         BlockNode backing = sync.equals("top") ? source.backing() : sync.equals("none") ? source : null;
-        BlockNode target = openTarget(g, a.str("target"), format, source.size(), backing, existing, null);
+        BlockNode target = openTarget(g, a.str("target"), format, source, backing, existing, null);
         // QEMU 7.2 opens a drive-backup target with discard=unmap,detect-zeroes=unmap (info block -n shows it)
         target.setPolicy(new RequestPolicy(RequestPolicy.DetectZeroes.UNMAP, true, false));
         try {

@@ -130,7 +130,7 @@ final class NbdService {
             if (server.export(name) != null) {
                 throw CommandException.generic("NBD server already has export named '" + name + "'");
             }
-            BlockBackend backend = new BlockBackend(r.id(), node, BlockBackend.CacheMode.WRITEBACK); // anonymous: not in the graph's drive list
+            BlockBackend backend = new BlockBackend(r.id(), node, true); // anonymous: not in the graph's drive list
             NbdExport.Builder b = NbdExport.builder(name, backend).id(r.id()).description(r.description())
                     .writable(r.writable()).writethrough(r.writethrough()).multiConn(!r.writable())
                     .allocationDepth(r.allocationDepth());

@@ -31,6 +31,10 @@ public final class Commit {
         if (bs == null) {
             throw new JobException(JobException.ErrorClass.DEVICE_NOT_FOUND, "Device '" + r.device() + "' not found");
         }
+        if (!JobNodes.isRoot(graph, bs)) {
+            // QEMU's qmp_get_root_bs: a node in the middle of a chain is named by the top's device
+            throw JobException.generic("Need a root block node");
+        }
         JobNodes.checkNotBusy(graph, bs);
         BlockNode top = bs;
         if (r.topNode() != null && r.top() != null) {

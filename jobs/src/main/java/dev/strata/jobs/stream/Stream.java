@@ -44,8 +44,8 @@ public final class Stream {
         }
         if (r.bottom() != null) {
             BlockNode bottom = lookupNode(graph, r.bottom());
-            if (!JobNodes.isBelow(target, bottom)) {
-                throw JobException.generic("Node '" + r.bottom() + "' is not a backing image of '" + r.device() + "'");
+            if (bottom != target && !JobNodes.isBelow(target, bottom)) {
+                throw JobException.generic("Node '" + r.bottom() + "' is not in a chain starting from '" + r.device() + "'");
             }
             base = bottom.backing();
         }

@@ -45,7 +45,7 @@ public final class Commit {
                 throw JobException.generic("'" + r.topNode() + "' is not in this backing file chain");
             }
         } else if (r.top() != null && !r.top().equals(bs.filename())) {
-            top = Chains.findBacking(bs, r.top());
+            top = JobNodes.findBacking(bs, r.top());
         }
         if (top == null) {
             throw JobException.generic("Top image file " + r.top() + " not found");
@@ -59,7 +59,7 @@ public final class Commit {
                 throw JobException.generic("'" + r.baseNode() + "' is not in this backing file chain");
             }
         } else if (r.base() != null) {
-            base = Chains.findBacking(top, r.base());
+            base = JobNodes.findBacking(top, r.base());
             if (base == null) {
                 throw JobException.generic("Can't find '" + r.base() + "' in the backing chain");
             }

@@ -3,7 +3,6 @@ package dev.strata.jobs.stream;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
-import dev.strata.blockdrv.Chains;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobNodes;
@@ -31,7 +30,7 @@ public final class Stream {
         BlockNode target = lookup(graph, r.device());
         BlockNode base = null;
         if (r.base() != null) {
-            base = Chains.findBacking(target, r.base());
+            base = JobNodes.findBacking(target, r.base());
             if (base == null) {
                 throw JobException.generic("Can't find '" + r.base() + "' in the backing chain");
             }

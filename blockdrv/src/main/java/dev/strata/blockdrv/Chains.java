@@ -1,5 +1,6 @@
 package dev.strata.blockdrv;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -55,21 +56,64 @@ public final class Chains {
     }
 
     /**
-     * Finds the image called {@code filename} below {@code top} (the stored backing string or the
-     * resolved path both match, as in QEMU); null when it is not in the backing chain.
+     * Finds the image {@code name} names below {@code top}, as a base or top for stream and
+     * commit. QEMU's rule ({@code bdrv_find_backing_image}): a relative name is taken relative to
+     * the directory of the overlay whose backing is being looked at, and the canonical path is
+     * compared with the overlay's backing file (its header string, resolved the same way) and with
+     * the backing image's own file. Strata adds: the backing string exactly as written in the
+     * overlay's header; the file name {@code info block -n} prints for the image; and a relative
+     * name taken from the current directory. Null when nothing matches.
+     *
+     * @throws BlockException (invalid argument) naming both images when the name matches two
+     *                        different images of the chain
      */
-    public static BlockNode findBacking(BlockNode top, String filename) {
-        java.nio.file.Path wanted = java.nio.file.Path.of(filename).toAbsolutePath().normalize();
+    public static BlockNode findBacking(BlockNode top, String name) {
+        List<BlockNode> found = new ArrayList<>();
         BlockNode above = top;
         for (BlockNode n = top.backing(); n != null; above = n, n = n.backing()) {
-            String stored = above.backingFileName();
-            if (filename.equals(stored) || filename.equals(n.filename())) {
-                return n;
-            }
-            if (java.nio.file.Path.of(n.filename()).toAbsolutePath().normalize().equals(wanted)) {
-                return n;
+            if (!found.contains(n) && names(above, n, name)) {
+                found.add(n);
             }
         }
-        return null;
+        if (found.size() > 1) {
+            throw BlockException.invalid("'" + name + "' names two images of the backing chain: '" + found.get(0).filename()
+                    + "' and '" + found.get(1).filename() + "'");
+        }
+        return found.isEmpty() ? null : found.get(0);
+    }
+
+    /** Whether {@code name} names {@code backing}, the backing node of {@code overlay}. */
+    private static boolean names(BlockNode overlay, BlockNode backing, String name) {
+        String stored = overlay.backingFileName();
+        if (name.equals(stored) || name.equals(backing.filename())) {
+            return true;
+        }
+        Path own = realPath(Path.of(backing.filename()));
+        Path wanted = realPath(relativeTo(overlay, name));
+        if (wanted != null && (wanted.equals(own) || stored != null && !stored.isEmpty()
+                && wanted.equals(realPath(relativeTo(overlay, stored))))) {
+            return true;
+        }
+        Path fromCwd = realPath(Path.of(name));
+        return fromCwd != null && fromCwd.equals(own);
+    }
+
+    /** {@code name} as QEMU's {@code bdrv_make_absolute_filename} takes it: relative to the overlay's directory. */
+    private static Path relativeTo(BlockNode overlay, String name) {
+        Path p = Path.of(name);
+        if (p.isAbsolute() || overlay.filename() == null || overlay.filename().isEmpty()) {
+            return p;
+        }
+        Path dir = Path.of(overlay.filename()).toAbsolutePath().getParent();
+        return dir == null ? p : dir.resolve(p);
+    }
+
+    /** The canonical path ({@code realpath}), or null when the file does not exist or the name is no path. */
+    private static Path realPath(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
     }
 }

@@ -53,6 +53,18 @@ public final class JobNodes {
         }
     }
 
+    /**
+     * The image {@code name} names below {@code top} ({@link dev.strata.blockdrv.Chains#findBacking}'s
+     * rules), or null; a name that matches two images fails with a message naming both.
+     */
+    public static BlockNode findBacking(BlockNode top, String name) {
+        try {
+            return dev.strata.blockdrv.Chains.findBacking(top, name);
+        } catch (dev.strata.blockdrv.BlockException e) {
+            throw JobException.generic(e.getMessage());
+        }
+    }
+
     /** Whether {@code maybeBelow} is in the backing chain strictly below {@code top}. */
     public static boolean isBelow(BlockNode top, BlockNode maybeBelow) {
         for (BlockNode n = top.backing(); n != null; n = n.backing()) {

@@ -32,4 +32,14 @@ public final class CommandException extends RuntimeException {
     public String desc() {
         return getMessage();
     }
+
+    /**
+     * The text QMP puts in {@code desc}: QEMU's hints (the image-lock message's second line, "Is
+     * another process using the image [x]?") are printed by HMP only.
+     */
+    public String qmpDesc() {
+        String d = desc();
+        int hint = d == null ? -1 : d.indexOf("\nIs another process using the image");
+        return hint < 0 ? d : d.substring(0, hint);
+    }
 }

@@ -63,7 +63,7 @@ public final class FileDriverFactory implements BlockDriverFactory {
             raf.setLength(0);
             raf.setLength(size); // ftruncate: the file stays sparse
         } catch (IOException e) {
-            throw new BlockException(BlockException.Kind.IO, "Could not create '" + file + "': " + e.getMessage(), e);
+            throw HostFiles.createFailed(file, e);
         } finally {
             claim.release();
         }

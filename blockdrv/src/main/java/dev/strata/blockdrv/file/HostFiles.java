@@ -59,6 +59,21 @@ public final class HostFiles {
         }
     }
 
+    /** Creating {@code file} failed: QEMU's {@code Could not create 'x': <strerror>}. */
+    public static BlockException createFailed(Path file, IOException e) {
+        String why = e instanceof NoSuchFileException ? "No such file or directory"
+                : e instanceof AccessDeniedException ? "Permission denied"
+                : Files.isDirectory(file) ? "Is a directory" : strerror(e);
+        return new BlockException(BlockException.Kind.IO, "Could not create '" + file + "': " + why, e);
+    }
+
+    /** java.io names the errno in parentheses at the end ({@code /x/y (No such file or directory)}). */
+    private static String strerror(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        int open = m.lastIndexOf(" (");
+        return e instanceof java.io.FileNotFoundException && open >= 0 && m.endsWith(")") ? m.substring(open + 2, m.length() - 1) : m;
+    }
+
     /** Maps an I/O failure on an open file: ENOSPC becomes NO_SPACE so werror=enospc can tell. */
     public static BlockException ioError(String file, IOException e) {
         String m = String.valueOf(e.getMessage());

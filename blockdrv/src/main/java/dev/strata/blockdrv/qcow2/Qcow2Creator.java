@@ -153,7 +153,7 @@ final class Qcow2Creator {
             }
             ch.force(true);
         } catch (IOException e) {
-            throw new BlockException(BlockException.Kind.IO, "Could not create '" + file + "': " + e.getMessage(), e);
+            throw dev.strata.blockdrv.file.HostFiles.createFailed(file, e);
         } finally {
             claim.release();
         }

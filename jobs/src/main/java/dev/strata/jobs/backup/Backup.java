@@ -18,14 +18,18 @@ public final class Backup {
     private Backup() {
     }
 
-    /** Checks that {@code device} may be backed up and returns its node (busy message otherwise). */
-    public static BlockNode checkSource(BlockGraph graph, String device) {
-        BlockNode bs;
+    /** The node {@code device} names (drive or node name), or QEMU's {@code Cannot find ...}. */
+    public static BlockNode lookupSource(BlockGraph graph, String device) {
         try {
-            bs = graph.lookup(device);
+            return graph.lookup(device);
         } catch (dev.strata.blockdrv.BlockException e) {
             throw JobException.generic(e.getMessage());
         }
+    }
+
+    /** Checks that {@code device} may be backed up and returns its node (busy message otherwise). */
+    public static BlockNode checkSource(BlockGraph graph, String device) {
+        BlockNode bs = lookupSource(graph, device);
         JobNodes.checkNotBusy(graph, bs);
         return bs;
     }
@@ -50,7 +54,15 @@ public final class Backup {
                                   String sync, long speed, OnError onSourceError, OnError onTargetError,
                                   boolean autoFinalize, boolean autoDismiss, Runnable onClean,
                                   NodeDirtyBitmap bitmap, boolean keepOnSuccess, boolean compress) {
-        BlockNode source = checkSource(graph, device);
+        // QEMU's backup_job_create order: same node, compression, then the blockers
+        BlockNode source = lookupSource(graph, device);
+        if (source == target) {
+            throw JobException.generic("Source and target cannot be the same");
+        }
+        if (compress) {
+            CompressedCopy.check(target, BackupJob.CLUSTER);
+        }
+        JobNodes.checkNotBusy(graph, source);
         JobNodes.checkNotBusy(graph, target);
         boolean withBitmap = bitmap != null && (sync.equals("incremental") || sync.equals("bitmap"));
         if (!withBitmap && !sync.equals("full") && !sync.equals("top") && !sync.equals("none")) {

@@ -39,7 +39,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class BackupJob extends Job {
 
-    private static final int CLUSTER = 64 << 10;
+    static final int CLUSTER = 64 << 10;
     /** Largest run one copy moves. */
     static final int MAX_RUN = Integer.getInteger("strata.backup.run", 1 << 20);
     private static final int DEPTH = Integer.getInteger("strata.backup.depth", 8);

@@ -32,6 +32,10 @@ public final class Commit {
         if (bs == null) {
             throw new JobException(JobException.ErrorClass.DEVICE_NOT_FOUND, "Device '" + r.device() + "' not found");
         }
+        if (!JobNodes.isRoot(graph, bs)) {
+            // QEMU's qmp_get_root_bs: a node in the middle of a chain is named by the top's device
+            throw JobException.generic("Need a root block node");
+        }
         JobNodes.checkNotBusy(graph, bs);
         BlockNode top = bs;
         if (r.topNode() != null && r.top() != null) {
@@ -42,7 +46,7 @@ public final class Commit {
                 throw JobException.generic("'" + r.topNode() + "' is not in this backing file chain");
             }
         } else if (r.top() != null && !r.top().equals(bs.filename())) {
-            top = Chains.findBacking(bs, r.top());
+            top = JobNodes.findBacking(bs, r.top());
         }
         if (top == null) {
             throw JobException.generic("Top image file " + r.top() + " not found");
@@ -56,7 +60,7 @@ public final class Commit {
                 throw JobException.generic("'" + r.baseNode() + "' is not in this backing file chain");
             }
         } else if (r.base() != null) {
-            base = Chains.findBacking(top, r.base());
+            base = JobNodes.findBacking(top, r.base());
             if (base == null) {
                 throw JobException.generic("Can't find '" + r.base() + "' in the backing chain");
             }

@@ -74,7 +74,7 @@ public final class Mirror {
         BlockNode source = checkSource(graph, r.device());
         BlockNode target = graph.node(r.target());
         if (target == null) {
-            throw JobException.generic("Cannot find device='' nor node-name='" + r.target() + "'");
+            throw JobException.generic("Cannot find device='" + r.target() + "' nor node-name='" + r.target() + "'");
         }
         long g = r.granularity() == 0 ? 64 << 10 : r.granularity();
         if (g < 512 || g > (64L << 20)) {
@@ -92,6 +92,10 @@ public final class Mirror {
             }
         }
         checkReplaces(graph, source, r.replaces());
+        // QEMU's mirror_start: after the replaces checks, before the buffer size
+        if (r.sync().equals("incremental") || r.sync().equals("bitmap")) {
+            throw JobException.generic("Sync mode '" + r.sync() + "' not supported");
+        }
         if (r.bufSize() < 0) {
             throw JobException.generic("Invalid parameter 'buf-size'");
         }

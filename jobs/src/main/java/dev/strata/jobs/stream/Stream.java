@@ -32,7 +32,7 @@ public final class Stream {
         BlockNode target = lookup(graph, r.device());
         BlockNode base = null;
         if (r.base() != null) {
-            base = Chains.findBacking(target, r.base());
+            base = JobNodes.findBacking(target, r.base());
             if (base == null) {
                 throw JobException.generic("Can't find '" + r.base() + "' in the backing chain");
             }
@@ -45,8 +45,8 @@ public final class Stream {
         }
         if (r.bottom() != null) {
             BlockNode bottom = lookupNode(graph, r.bottom());
-            if (!JobNodes.isBelow(target, bottom)) {
-                throw JobException.generic("Node '" + r.bottom() + "' is not a backing image of '" + r.device() + "'");
+            if (bottom != target && !JobNodes.isBelow(target, bottom)) {
+                throw JobException.generic("Node '" + r.bottom() + "' is not in a chain starting from '" + r.device() + "'");
             }
             base = bottom.backing();
         }

@@ -15,11 +15,11 @@ import java.nio.file.Path;
 
 /**
  * {@code blockdev-snapshot-sync} and {@code blockdev-snapshot}: an external snapshot, in QEMU's
- * order of checks. The node is
- * drained (guest I/O through its backend stops, jobs on it pause), checked for blockers, flushed;
- * the overlay is created with the old image as its absolute backing file (unless
- * {@code mode=existing}), opened on top of the old node, and the backend (or the parent that used
- * the old node) is switched to it while still drained; the old node becomes read-only.
+ * order of checks. The node is drained (guest I/O through its backend stops, jobs on it pause),
+ * checked for blockers (a job, or being another node's backing: QEMU's op blockers), flushed; the
+ * overlay is created with the old image as its absolute backing file (unless
+ * {@code mode=existing}), opened on top of the old node, and the drive whose root the node is, if
+ * any, is switched to it while still drained; the old node becomes read-only.
  *
  * <p>Runs on the calling monitor thread; graph edits happen only inside the drained section.
  */
@@ -39,21 +39,9 @@ final class Snapshots {
 
         BlockNode old = lookup(g, device, nodeName);
         BlockBackend backend = attachedBackend(g, old);
-        BlockNode parent = null;
-        if (backend == null) {
-            for (BlockNode n : g.nodesNewestFirst()) {
-                if (n.backing() == old) {
-                    parent = n;
-                }
-            }
-        }
         BlockNode.Drained guest = backend != null ? backend.drain() : () -> { };
-        try (guest; BlockNode.Drained oldDrained = old.drain(); BlockNode.Drained parentDrained = parent != null ? parent.drain() : () -> { }) {
-            String why = old.blocker() != null ? old.blocker() : BlockQueries.skipImplicit(old).blocker();
-            if (why != null) {
-                String shown = backend != null ? backend.name() : old.nodeName();
-                throw CommandException.generic("Node '" + shown + "' is busy: " + why);
-            }
+        try (guest; BlockNode.Drained oldDrained = old.drain()) {
+            checkNotBusy(g, old, backend);
             if (!old.isReadOnly()) {
                 try {
                     old.flush();
@@ -69,7 +57,15 @@ final class Snapshots {
             }
             Path path = Path.of(file);
             if (!existing) {
+                // QEMU's bdrv_img_create order: the format, whether it takes a backing file, the
+                // new name against the backing name (as strings), and only then the file itself
                 BlockDriverFactory f = DriverRegistry.standard().require(format);
+                if (!f.supportsBacking()) {
+                    throw CommandException.generic("Backing file not supported for file format '" + format + "'");
+                }
+                if (file.equals(old.filename())) {
+                    throw CommandException.generic("Error: Trying to create an image with the same filename as the backing file");
+                }
                 refuseIfOpen(g, path, file);
                 String backingFile = Path.of(old.filename()).toAbsolutePath().normalize().toString();
                 f.create(path, old.size(), BlockOptions.empty()
@@ -90,8 +86,6 @@ final class Snapshots {
             }
             if (backend != null) {
                 backend.replaceRoot(overlay);
-            } else if (parent != null) {
-                parent.replaceBacking(overlay);
             } else {
                 // a root node no device uses: QEMU appends the overlay to no parent, and the
                 // overlay, referenced by nothing, is dropped again (its file stays, with the old

@@ -90,7 +90,6 @@ final class BlockJobStarters {
                         Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
                 .help("start mirroring a drive to an existing node")
                 .handler((ctx, a) -> JobCommands.guarded(() -> {
-                    checkMirrorOptions(a);
                     Mirror.start(jobs, ctx.machine().graph(), mirrorRequest(a, a.str("target"), false));
                     return null;
                 }))
@@ -134,7 +133,8 @@ final class BlockJobStarters {
                 .help("start a point-in-time copy of a drive to an existing node")
                 .handler((ctx, a) -> JobCommands.guarded(() -> {
                     BlockGraph g = ctx.machine().graph();
-                    checkBackupOptions(a);
+                    // QEMU's blockdev_backup_prepare: both nodes first, then do_backup_common
+                    Backup.lookupSource(g, a.str("device"));
                     BlockNode target = g.node(a.str("target"));
                     if (target == null) {
                         throw JobException.generic("Cannot find device='" + a.str("target") + "' nor node-name='" + a.str("target") + "'");
@@ -151,13 +151,6 @@ final class BlockJobStarters {
         return OnError.parse(a.str(name, "report"), name);
     }
 
-    private static void checkMirrorOptions(Args a) {
-        String sync = a.str("sync");
-        if (sync.equals("incremental") || sync.equals("bitmap")) {
-            throw JobException.generic("Sync mode '" + sync + "' not supported");
-        }
-    }
-
     /** @param freshTarget drive-mirror created the target just now (it reads zeros where the job writes nothing) */
     private static MirrorRequest mirrorRequest(Args a, String targetNode, boolean freshTarget) {
         return new MirrorRequest(a.str("job-id", null), a.str("device"), targetNode, a.str("sync"), a.integer("speed", 0),
@@ -169,7 +162,6 @@ final class BlockJobStarters {
 
     /** QEMU's {@code qmp_drive_mirror}: checks the source, creates or opens the target, starts the job. */
     private static void driveMirror(JobManager jobs, BlockGraph g, Args a) {
-        checkMirrorOptions(a);
         BlockNode source = Mirror.checkSource(g, a.str("device"));
         String sync = a.str("sync");
         if (sync.equals("top") && source.backing() == null) {
@@ -220,14 +212,19 @@ final class BlockJobStarters {
         return f;
     }
 
+    /** The first checks of QEMU's {@code do_backup_common}, once source and target are known. */
     private static void checkBackupOptions(Args a) {
         String sync = a.str("sync");
-        if (sync.equals("incremental") && a.has("bitmap-mode") && !a.str("bitmap-mode").equals("on-success")) {
-            throw JobException.generic("Bitmap sync mode must be 'on-success' when using sync mode 'incremental'");
-        }
         if ((sync.equals("incremental") || sync.equals("bitmap")) && !a.has("bitmap")) {
             throw JobException.generic("must provide a valid bitmap name for '" + sync + "' sync mode");
         }
+        if (sync.equals("incremental") && a.has("bitmap-mode") && !a.str("bitmap-mode").equals("on-success")) {
+            throw JobException.generic("Bitmap sync mode must be 'on-success' when using sync mode 'incremental'");
+        }
+    }
+
+    /** The end of {@code do_backup_common}: a bitmap mode needs a bitmap. */
+    private static void checkBitmapModeNeedsBitmap(Args a) {
         if (!a.has("bitmap") && a.has("bitmap-mode")) {
             throw JobException.generic("Cannot specify bitmap sync mode without a bitmap");
         }
@@ -268,9 +265,9 @@ final class BlockJobStarters {
 
     /** QEMU's {@code qmp_drive_backup}: the target gets the source's backing file for {@code sync=top}. */
     private static void driveBackup(JobManager jobs, BlockGraph g, Args a) {
-        checkBackupOptions(a);
-        BlockNode source = dev.strata.jobs.backup.Backup.checkSource(g, a.str("device"));
-        backupBitmap(source, a);
+        // QEMU's drive_backup_prepare: the source and its blockers, the target image, and only
+        // then the options (do_backup_common), with the target already created
+        BlockNode source = Backup.checkSource(g, a.str("device"));
         String sync = a.str("sync");
         if (sync.equals("top") && source.backing() == null) {
             sync = "full";
@@ -292,7 +289,9 @@ final class BlockJobStarters {
     }
 
     private static void startBackup(JobManager jobs, BlockGraph g, Args a, BlockNode target, Runnable onClean) {
-        NodeDirtyBitmap bitmap = backupBitmap(Backup.checkSource(g, a.str("device")), a);
+        checkBackupOptions(a);
+        NodeDirtyBitmap bitmap = backupBitmap(Backup.lookupSource(g, a.str("device")), a);
+        checkBitmapModeNeedsBitmap(a);
         Backup.start(jobs, g, a.str("job-id", null), a.str("device"), target, a.str("sync"), a.integer("speed", 0),
                 onError(a, "on-source-error"), onError(a, "on-target-error"), a.bool("auto-finalize", true),
                 a.bool("auto-dismiss", true), onClean, bitmap, a.str("bitmap-mode", "on-success").equals("never"),

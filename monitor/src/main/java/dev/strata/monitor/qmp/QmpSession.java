@@ -222,7 +222,7 @@ public final class QmpSession implements EventBus.Listener {
         ObjectNode r = Json.object();
         ObjectNode err = r.putObject("error");
         err.put("class", e.errorClass().name());
-        err.put("desc", e.desc());
+        err.put("desc", e.qmpDesc());
         if (id != null) {
             r.set("id", id);
         }

@@ -1,30 +1,20 @@
 package dev.strata.monitor.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
-import dev.strata.blockdrv.DriverRegistry;
-import dev.strata.monitor.CommandContext;
-import dev.strata.monitor.CommandException;
-import dev.strata.monitor.Json;
-import dev.strata.monitor.Monitor;
-import dev.strata.monitor.TestMachine;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,76 +36,29 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class RootNodeJobsTest {
 
-    private static final long SIZE = 4L << 20;
-
     @TempDir
     Path dir;
-    private TestMachine machine;
-    private Monitor monitor;
-    private final List<String> events = new CopyOnWriteArrayList<>();
+    private BlockdevChain chain;
+    private List<String> events;
 
     @BeforeEach
     void setUp() {
-        machine = new TestMachine(dir);
-        String[] names = {"A", "B", "C"};
-        for (int i = 0; i < names.length; i++) {
-            BlockOptions o = BlockOptions.empty();
-            if (i > 0) {
-                o = o.with("backing_file", names[i - 1] + ".qcow2").with("backing_fmt", "qcow2");
-            }
-            DriverRegistry.standard().require("qcow2").create(dir.resolve(names[i] + ".qcow2"), SIZE, o);
-            BlockGraph g = new BlockGraph();
-            BlockNode n = g.open(BlockOptions.empty().with("file", dir.resolve(names[i] + ".qcow2").toString()).with("backing", ""));
-            byte[] data = new byte[1 << 20];
-            Arrays.fill(data, (byte) (0xaa + 0x11 * i));
-            n.write((long) i << 20, ByteBuffer.wrap(data));
-            n.flush();
-            g.closeAll();
-        }
-        DriverRegistry.standard().require("qcow2").create(dir.resolve("S.qcow2"), SIZE, BlockOptions.empty());
-        BlockGraph g = machine.graph();
-        blockdev("driver=file,filename=" + dir.resolve("A.qcow2") + ",node-name=fA");
-        blockdev("driver=qcow2,file=fA,node-name=nA");
-        blockdev("driver=file,filename=" + dir.resolve("B.qcow2") + ",node-name=fB");
-        blockdev("driver=qcow2,file=fB,node-name=nB,backing=nA");
-        blockdev("driver=file,filename=" + dir.resolve("C.qcow2") + ",node-name=fC");
-        blockdev("driver=qcow2,file=fC,node-name=drive0,backing=nB");
-        blockdev("driver=null-co,node-name=nt,size=" + SIZE);
-        blockdev("driver=file,filename=" + dir.resolve("S.qcow2") + ",node-name=fS");
-        blockdev("driver=qcow2,file=fS,node-name=ov,backing=");
-        assertTrue(g.backends().isEmpty());
-        monitor = Monitor.create(machine);
-        monitor.events().subscribe(e -> events.add(e.name() + (e.data() != null && e.data().has("status")
-                ? " " + e.data().get("status").asText() : "")));
-    }
-
-    private void blockdev(String options) {
-        machine.graph().open(BlockOptions.parse(options, null));
+        chain = new BlockdevChain(dir);
+        events = chain.events;
+        assertTrue(chain.machine.graph().backends().isEmpty());
     }
 
     @AfterEach
     void tearDown() {
-        MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
-        machine.graph().closeAll();
+        chain.close();
     }
 
     private JsonNode qmp(String name, String json) {
-        ObjectNode args;
-        try {
-            args = (ObjectNode) Json.MAPPER.readTree(json);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return monitor.registry().invoke(name, args, new CommandContext(machine, monitor.registry(), monitor.events(), new StringBuilder()));
+        return chain.qmp(name, json);
     }
 
     private String error(String name, String json) {
-        try {
-            qmp(name, json);
-        } catch (CommandException e) {
-            return e.desc();
-        }
-        throw new AssertionError(name + " " + json + " succeeded");
+        return chain.error(name, json).desc();
     }
 
     private void await(String event) throws InterruptedException {
@@ -140,7 +83,7 @@ class RootNodeJobsTest {
             "BLOCK_JOB_COMPLETED", "JOB_STATUS_CHANGE concluded", "JOB_STATUS_CHANGE null");
 
     private BlockNode node(String name) {
-        return machine.graph().node(name);
+        return chain.node(name);
     }
 
     private byte readByte(BlockNode n, long offset) {
@@ -172,7 +115,7 @@ class RootNodeJobsTest {
         await("JOB_STATUS_CHANGE null");
         assertEquals(READY_THEN_COMPLETE, jobEvents());
         assertNotNull(node("drive0"));
-        assertTrue(machine.graph().nodesNewestFirst().stream().noneMatch(n -> t1.equals(n.filename())), "target dropped");
+        assertTrue(chain.machine.graph().nodesNewestFirst().stream().noneMatch(n -> t1.equals(n.filename())), "target dropped");
 
         // blockdev-mirror to nt: the same, nt stays
         qmp("blockdev-mirror", "{\"device\":\"drive0\",\"job-id\":\"m2\",\"target\":\"nt\",\"sync\":\"full\"}");

@@ -146,10 +146,14 @@ class RequestOptionsTest {
         assertEquals(map(dir.resolve("qtop.qcow2")), map(dir.resolve("stop.qcow2")));
         assertTrue(map(dir.resolve("stop.qcow2")).contains("\"start\": 0, \"length\": 131072, \"depth\": 0"), map(dir.resolve("stop.qcow2")));
         // read-only drive: QEMU disables it (with a warning); nothing is written
-        try (StrataMachine m = build("-drive", "file=" + dir.resolve("sbase.qcow2") + ",if=none,id=d1,copy-on-read=on,readonly=on",
-                "-monitor", "none")) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        MachineConfig c = new CommandLineParser().parse(List.of("-drive", "file=" + dir.resolve("sbase.qcow2")
+                + ",if=none,id=d1,copy-on-read=yes,readonly=on", "-monitor", "none"));
+        try (StrataMachine m = new MachineBuilder(new ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true)).build(c)) {
             assertTrue(m.monitor().hmp().executeNow("qemu-io d1 \"read 0 64k\"").startsWith("read "));
         }
+        assertTrue(err.toString().contains("copy-on-read=yes,readonly=on: warning: disabling copy-on-read on read-only drive"), err.toString());
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.strata.jobs;
 
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
-import dev.strata.blockdrv.ImplicitFilter;
 import dev.strata.blockdrv.BlockNode;
 import java.time.Duration;
 import java.util.List;
@@ -22,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public abstract class Job {
 
-    private volatile FilterShown filter;
+    private volatile JobFilter filter;
 
     /** How long a drain waits for the job to reach a pause point before going on regardless. */
     private static final long DRAIN_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
@@ -452,41 +451,26 @@ public abstract class Job {
             n.setBlocker(blockerReason());
             n.addDrainListener(drainListener);
         }
-        FilterShown f = filter;
-        if (f != null && f.shown == null) {
-            f.shown = f.graph.showFilter(f.driver, f.child);
+        JobFilter f = filter;
+        if (f != null) {
+            f.show();
         }
     }
 
     /**
-     * The filter node QEMU shows for this job ({@link ImplicitFilter}), above {@code child};
+     * The filter node QEMU shows for this job ({@link dev.strata.blockdrv.ImplicitFilter}), above {@code child};
      * given by the job's starter before {@link JobManager#start}, shown from then until the job
      * lets go of its nodes ({@link #hideFilter()}, called first thing in {@link #clean()}).
      */
     public final void showsFilter(BlockGraph graph, String driver, BlockNode child) {
-        filter = new FilterShown(graph, driver, child);
+        filter = new JobFilter(graph, driver, child);
     }
 
     /** Takes the job's filter out of the listings, as QEMU removes its filter node when the job finishes. */
     protected final void hideFilter() {
-        FilterShown f = filter;
-        if (f != null && f.shown != null) {
-            f.graph.hideFilter(f.shown);
-            f.shown = null;
-        }
-    }
-
-    /** Display-only filter bookkeeping; {@code shown} is set under the manager's lock, cleared by the job. */
-    private static final class FilterShown {
-        final BlockGraph graph;
-        final String driver;
-        final BlockNode child;
-        volatile ImplicitFilter shown;
-
-        FilterShown(BlockGraph graph, String driver, BlockNode child) {
-            this.graph = graph;
-            this.driver = driver;
-            this.child = child;
+        JobFilter f = filter;
+        if (f != null) {
+            f.hide();
         }
     }
 

@@ -80,7 +80,7 @@ final class DriveOptions {
             throw new UsageException(typed, "Invalid discard option");
         }
         if (o.containsKey("copy-on-read")) {
-            OptionText.bool(o.get("copy-on-read"), "copy-on-read", typed);
+            o.put("copy-on-read", OptionText.bool(o.get("copy-on-read"), "copy-on-read", typed) ? "on" : "off");
         }
         return new DriveSpec(id, iface, index, cache, writeCache, readOnly, rerror, werror, blockOptions(o, readOnly, cache, typed), typed);
     }

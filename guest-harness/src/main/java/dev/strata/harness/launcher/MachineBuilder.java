@@ -182,8 +182,11 @@ public final class MachineBuilder {
         }
     }
 
-    private static void openDrives(BlockGraph graph, MachineConfig config) {
+    private void openDrives(BlockGraph graph, MachineConfig config) {
         for (DriveSpec d : config.drives()) {
+            if (d.readOnly() && "on".equals(d.blockOptions().get("copy-on-read"))) {
+                err.println("strata: " + d.typed() + ": warning: disabling copy-on-read on read-only drive");
+            }
             try {
                 BlockNode root = graph.open(BlockOptions.of(driveNodeOptions(d)));
                 graph.createBackend(d.id(), root, d.writeCache());

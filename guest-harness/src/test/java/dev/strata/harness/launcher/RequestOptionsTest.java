@@ -115,6 +115,32 @@ class RequestOptionsTest {
     }
 
     @Test
+    void aSnapshotOverlayKeepsDiscardAndStartsWithoutDetectZeroesLikeQemu() throws Exception {
+        assumeTrue(qemuAvailable(), "qemu-system-x86_64/qemu-img missing: snapshot options NOT compared with QEMU");
+        for (String opts : new String[] {"detect-zeroes=on", "detect-zeroes=unmap,discard=unmap"}) {
+            Path s = image("snap-s.qcow2");
+            Path q = image("snap-q.qcow2");
+            String[] cmds = {"snapshot_blkdev d0 OVERLAY qcow2", "qemu-io d0 \"write -P 5 0 256k\"",
+                "qemu-io d0 \"discard 0 128k\"", "qemu-io d0 \"write -P 0 128k 64k\"", "info block"};
+            String strataInfo;
+            try (StrataMachine m = build("-drive", "file=" + s + ",if=none,id=d0," + opts, "-monitor", "none")) {
+                for (String c : cmds) {
+                    m.monitor().hmp().executeNow(c.replace("OVERLAY", dir.resolve("ov-s.qcow2").toString()));
+                }
+                strataInfo = m.monitor().hmp().executeNow("info block");
+            }
+            String[] qc = cmds.clone();
+            qc[0] = qc[0].replace("OVERLAY", dir.resolve("ov-q.qcow2").toString());
+            String qemuOut = qemu(dir, List.of("-drive", "file=" + q + ",if=none,id=d0," + opts), qc);
+            assertEquals(map(dir.resolve("ov-q.qcow2")), map(dir.resolve("ov-s.qcow2")), opts);
+            assertEquals(detectLine(qemuOut), detectLine(strataInfo), opts);
+            for (String f : new String[] {"snap-s.qcow2", "snap-q.qcow2", "ov-s.qcow2", "ov-q.qcow2"}) {
+                Files.delete(dir.resolve(f));
+            }
+        }
+    }
+
+    @Test
     void queryBlockAndNamedNodesReportDetectZeroesPerNode() throws Exception {
         Path s = image("n.qcow2");
         try (StrataMachine m = build("-blockdev", "driver=file,filename=" + s + ",node-name=f0",
@@ -146,10 +172,14 @@ class RequestOptionsTest {
         assertEquals(map(dir.resolve("qtop.qcow2")), map(dir.resolve("stop.qcow2")));
         assertTrue(map(dir.resolve("stop.qcow2")).contains("\"start\": 0, \"length\": 131072, \"depth\": 0"), map(dir.resolve("stop.qcow2")));
         // read-only drive: QEMU disables it (with a warning); nothing is written
-        try (StrataMachine m = build("-drive", "file=" + dir.resolve("sbase.qcow2") + ",if=none,id=d1,copy-on-read=on,readonly=on",
-                "-monitor", "none")) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        MachineConfig c = new CommandLineParser().parse(List.of("-drive", "file=" + dir.resolve("sbase.qcow2")
+                + ",if=none,id=d1,copy-on-read=yes,readonly=on", "-monitor", "none"));
+        try (StrataMachine m = new MachineBuilder(new ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true)).build(c)) {
             assertTrue(m.monitor().hmp().executeNow("qemu-io d1 \"read 0 64k\"").startsWith("read "));
         }
+        assertTrue(err.toString().contains("copy-on-read=yes,readonly=on: warning: disabling copy-on-read on read-only drive"), err.toString());
     }
 
     @Test

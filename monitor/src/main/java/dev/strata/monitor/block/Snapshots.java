@@ -6,6 +6,7 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.RequestPolicy;
 import dev.strata.blockdrv.DriverRegistry;
 import dev.strata.monitor.Args;
 import dev.strata.monitor.CommandException;
@@ -80,6 +81,9 @@ final class Snapshots {
                 o = o.with("node-name", snapNodeName);
             }
             BlockNode overlay = g.open(o);
+            // QEMU opens the overlay with the old top's flags less copy-on-read: discard carries
+            // over, detect-zeroes (an option, not a flag) starts off
+            overlay.setPolicy(new RequestPolicy(RequestPolicy.DetectZeroes.OFF, old.policy().unmap(), false));
             if (!DriverRegistry.standard().require(format).supportsBacking()) {
                 g.close(overlay);
                 throw CommandException.generic("The overlay does not support backing images");

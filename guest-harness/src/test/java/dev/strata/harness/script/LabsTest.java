@@ -33,7 +33,7 @@ class LabsTest {
         try (Stream<Path> s = Files.list(labs())) {
             scripts = s.filter(p -> p.toString().endsWith(".strata")).sorted().toList();
         }
-        assertTrue(scripts.size() >= 6, "expected the six labs in " + labs());
+        assertTrue(scripts.size() >= 7, "expected the seven labs in " + labs());
         return scripts.stream().map(script -> DynamicTest.dynamicTest(script.getFileName().toString(), () -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -2,6 +2,7 @@ package dev.strata.blockdrv.nbd;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -20,8 +21,26 @@ interface NbdTransport extends AutoCloseable {
     /** The lock that serialises writers; exposed so a caller can keep several writes together. */
     ReentrantLock writeLock();
 
+    /** The socket underneath. */
+    SocketChannel channel();
+
     /** Makes the reader see end of stream (the peer may still receive replies in flight). */
-    void shutdownInput();
+    default void shutdownInput() {
+        try {
+            channel().shutdownInput();
+        } catch (IOException e) {
+            close();
+        }
+    }
+
+    /** Closes the socket, ignoring a failure: a broken socket has nothing left to report. */
+    static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
 
     /** Closes the connection; idempotent, any thread. */
     @Override

@@ -15,7 +15,8 @@ final class PlainTransport implements NbdTransport {
         this.channel = channel;
     }
 
-    SocketChannel channel() {
+    @Override
+    public SocketChannel channel() {
         return channel;
     }
 
@@ -51,20 +52,7 @@ final class PlainTransport implements NbdTransport {
     }
 
     @Override
-    public void shutdownInput() {
-        try {
-            channel.shutdownInput();
-        } catch (IOException e) {
-            close();
-        }
-    }
-
-    @Override
     public void close() {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closing a broken socket has nothing left to report
-        }
+        NbdTransport.closeQuietly(channel);
     }
 }

@@ -184,12 +184,8 @@ final class TlsTransport implements NbdTransport {
     }
 
     @Override
-    public void shutdownInput() {
-        try {
-            channel.shutdownInput();
-        } catch (IOException e) {
-            close();
-        }
+    public SocketChannel channel() {
+        return channel;
     }
 
     @Override
@@ -204,10 +200,6 @@ final class TlsTransport implements NbdTransport {
                 writeLock.unlock();
             }
         }
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // nothing left to report on a closing socket
-        }
+        NbdTransport.closeQuietly(channel);
     }
 }

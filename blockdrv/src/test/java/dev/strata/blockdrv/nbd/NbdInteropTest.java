@@ -212,4 +212,51 @@ class NbdInteropTest {
         assertEquals(3, out.split("read \\d+/\\d+ bytes", -1).length - 1, out);
         assertTrue(out.contains("wrote 262144/262144 bytes at offset 41943040"), out);
     }
+
+    /**
+     * libvirt's storage-migration flow: QEMU mirrors its disk into a writable Strata export, then
+     * the two images compare equal.
+     */
+    @Test
+    void qemuMirrorsIntoAStrataExport() throws Exception {
+        assumeTool("qemu-system-x86_64");
+        Path src = dir.resolve("src.qcow2");
+        Qemu.img("create", "-q", "-f", "qcow2", src, SIZE);
+        Qemu.io(src, "write -P 0x21 0 3M", "write -P 0x22 10M 1M", "write -z 20M 1M");
+        Process p = new ProcessBuilder("qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none", "-qmp", "stdio",
+                "-blockdev", "driver=file,filename=" + src + ",node-name=f0", "-blockdev", "driver=qcow2,file=f0,node-name=src0")
+                .redirectErrorStream(true).start();
+        try (var out = new java.io.PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8);
+                var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            qmpUntil(in, "\"QMP\"");
+            out.println("{\"execute\": \"qmp_capabilities\"}");
+            qmpUntil(in, "\"return\"");
+            out.println("{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"nbd\", \"node-name\": \"dst0\", "
+                    + "\"server\": {\"type\": \"unix\", \"path\": \"" + dir.resolve("nbd.sock") + "\"}, \"export\": \"disk0\"}}");
+            qmpUntil(in, "\"return\"");
+            out.println("{\"execute\": \"blockdev-mirror\", \"arguments\": {\"device\": \"src0\", \"target\": \"dst0\", "
+                    + "\"sync\": \"full\", \"job-id\": \"m0\"}}");
+            qmpUntil(in, "\"return\"");
+            qmpUntil(in, "BLOCK_JOB_READY");
+            out.println("{\"execute\": \"job-complete\", \"arguments\": {\"id\": \"m0\"}}");
+            qmpUntil(in, "BLOCK_JOB_COMPLETED");
+            out.println("{\"execute\": \"quit\"}");
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        Qemu.img("compare", "-U", "-f", "qcow2", src, unixUri());
+    }
+
+    /** Reads QMP lines until one contains {@code marker}; an error reply or the end of output fails the test. */
+    private static String qmpUntil(java.io.BufferedReader in, String marker) throws IOException {
+        String line;
+        while ((line = in.readLine()) != null) {
+            assertFalse(line.contains("\"error\""), line);
+            if (line.contains(marker)) {
+                return line;
+            }
+        }
+        throw new AssertionError("QEMU ended before " + marker);
+    }
 }

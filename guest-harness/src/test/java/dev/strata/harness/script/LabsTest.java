@@ -46,7 +46,7 @@ class LabsTest {
         try (Stream<Path> s = Files.list(labs())) {
             scripts = s.filter(p -> p.toString().endsWith(".strata")).sorted().toList();
         }
-        assertTrue(scripts.size() >= 6, "expected the six labs in " + labs());
+        assertTrue(scripts.size() >= 7, "expected the seven labs in " + labs());
         List<DynamicTest> tests = new ArrayList<>();
         for (Path script : scripts) {
             tests.add(DynamicTest.dynamicTest(script.getFileName().toString(), () -> runLab(script)));

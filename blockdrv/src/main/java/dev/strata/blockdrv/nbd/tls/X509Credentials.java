@@ -3,6 +3,7 @@ package dev.strata.blockdrv.nbd.tls;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.nbd.NbdAuthorizer;
 import dev.strata.blockdrv.nbd.NbdTlsConfig;
+import dev.strata.blockdrv.nbd.NbdTlsContexts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -32,10 +33,8 @@ public final class X509Credentials {
     private final Path dir;
     private final boolean verifyPeer;
     private final SSLContext context;
-    private final boolean rsaCa;
 
-    private X509Credentials(String id, TlsEndpoint endpoint, Path dir, boolean verifyPeer, SSLContext context, boolean rsaCa) {
-        this.rsaCa = rsaCa;
+    private X509Credentials(String id, TlsEndpoint endpoint, Path dir, boolean verifyPeer, SSLContext context) {
         this.id = id;
         this.endpoint = endpoint;
         this.dir = dir;
@@ -78,14 +77,27 @@ public final class X509Credentials {
                 kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
                 kmf.init(keys, pw);
             }
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            boolean rsaCa = ca.stream().anyMatch(c -> c.getPublicKey().getAlgorithm().equals("RSA"));
-            return new X509Credentials(id, endpoint, dir, verifyPeer, ctx, rsaCa);
+            SSLContext ctx;
+            if (endpoint == TlsEndpoint.SERVER) {
+                ctx = NbdTlsContexts.server(kmf.getKeyManagers(), trustManager(tmf));
+            } else {
+                ctx = SSLContext.getInstance("TLS");
+                ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            }
+            return new X509Credentials(id, endpoint, dir, verifyPeer, ctx);
         } catch (GeneralSecurityException | java.io.IOException e) {
             throw new BlockException(BlockException.Kind.INVALID_ARGUMENT,
                     "Unable to load TLS credentials from " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    private static javax.net.ssl.X509TrustManager trustManager(TrustManagerFactory tmf) {
+        for (javax.net.ssl.TrustManager t : tmf.getTrustManagers()) {
+            if (t instanceof javax.net.ssl.X509TrustManager x) {
+                return x;
+            }
+        }
+        throw new IllegalStateException("the JDK offers no X509TrustManager");
     }
 
     private static Path existing(Path file) {
@@ -122,9 +134,6 @@ public final class X509Credentials {
      * authorizer, and the authorizer (null for none).
      */
     public NbdTlsConfig serverConfig(NbdAuthorizer authorizer) {
-        boolean clientCerts = verifyPeer || authorizer != null;
-        // see Tls12Only: over TLS 1.3 GnuTLS clients send no certificate signed by an RSA CA to the JDK
-        SSLContext ctx = clientCerts && rsaCa ? Tls12Only.wrap(context) : context;
-        return new NbdTlsConfig(ctx, true, clientCerts, authorizer);
+        return new NbdTlsConfig(context, true, verifyPeer || authorizer != null, authorizer);
     }
 }

@@ -209,7 +209,7 @@ public final class HostFileTable {
         } catch (java.nio.file.FileAlreadyExistsException e) {
             // an existing image is overwritten, once the claim shows nobody uses it
         } catch (IOException e) {
-            throw new BlockException(BlockException.Kind.IO, "Could not create '" + path + "': " + e.getMessage(), e);
+            throw HostFiles.createFailed(path, e);
         }
         return open(path, path.toString(), new Mode(true, true, true));
     }

@@ -123,7 +123,8 @@ class SnapshotTest {
                 hmp.executeNow("snapshot_blkdev -n virtio0 " + t + "/nosuch.qcow2"));
         assertEquals("Error: Backing file not supported for file format 'raw'\n", hmp.executeNow("snapshot_blkdev virtio0 " + t + "/F.raw raw"));
         assertEquals("Error: Unknown file format 'nosuchfmt'\n", hmp.executeNow("snapshot_blkdev virtio0 " + t + "/G.qcow2 nosuchfmt"));
-        assertEquals("Error: Failed to get \"write\" lock\nIs another process using the image [" + t + "/D.qcow2]?\n",
+        // D is the active image: QEMU compares the names before it tries the file (issue 14)
+        assertEquals("Error: Error: Trying to create an image with the same filename as the backing file\n",
                 hmp.executeNow("snapshot_blkdev virtio0 " + t + "/D.qcow2"));
         assertEquals("Error: Parameter 'snapshot-file' is missing\n", hmp.executeNow("snapshot_blkdev virtio0"));
         assertEquals("Error: Cannot find device='nosuch' nor node-name=''\n", hmp.executeNow("snapshot_blkdev nosuch " + t + "/x.qcow2"));
@@ -134,10 +135,14 @@ class SnapshotTest {
                 hmp.executeNow("snapshot_blkdev virtio0 " + t + "/S.qcow2 qcow2"));
         assertTrue(!Files.exists(dir.resolve("S.qcow2")), "a refused snapshot creates nothing");
         machine.graph().backend("virtio0").root().setBlocker(null);
+        // D below the active image: now the image lock answers (the reference's session)
+        assertEquals("", hmp.executeNow("snapshot_blkdev virtio0 " + t + "/E2.qcow2"));
+        assertEquals("Error: Failed to get \"write\" lock\nIs another process using the image [" + t + "/D.qcow2]?\n",
+                hmp.executeNow("snapshot_blkdev virtio0 " + t + "/D.qcow2"));
         // -n reuses an existing image: it is opened on top of the current one
         Oracle.run("qemu-img", "create", "-q", "-f", "qcow2", dir.resolve("R.qcow2").toString(), "64M");
         assertEquals("", hmp.executeNow("snapshot_blkdev -n virtio0 " + t + "/R.qcow2"));
         assertTrue(hmp.executeNow("info block virtio0").contains(t + "/R.qcow2 (qcow2)\n"));
-        assertTrue(hmp.executeNow("info block virtio0").contains("Backing file:     " + t + "/D.qcow2 (chain depth: 2)"));
+        assertTrue(hmp.executeNow("info block virtio0").contains("Backing file:     " + t + "/E2.qcow2 (chain depth: 3)"));
     }
 }

@@ -104,6 +104,32 @@ class RequestOptionsTest {
         }
     }
 
+    @Test
+    void blockdevDefaultsAndDetectZeroesMatchQemu() throws Exception {
+        assumeTrue(qemuAvailable(), "qemu-system-x86_64/qemu-img missing: -blockdev detect-zeroes NOT compared with QEMU");
+        String[] cases = {"", "detect-zeroes=on", "discard=unmap", "detect-zeroes=unmap,discard=unmap", "discard=ignore"};
+        int i = 0;
+        for (String opts : cases) {
+            Path s = image("bs" + i + ".qcow2");
+            Path q = image("bq" + i + ".qcow2");
+            i++;
+            String extra = opts.isEmpty() ? "" : "," + opts;
+            String strataInfo;
+            try (StrataMachine m = build("-blockdev", "driver=file,filename=" + s + ",node-name=f0",
+                    "-blockdev", "driver=qcow2,file=f0,node-name=d0" + extra, "-monitor", "none")) {
+                for (String c : IO) {
+                    String r = m.monitor().hmp().executeNow(c);
+                    assertTrue(!r.contains("error"), opts + ": " + c + " -> " + r);
+                }
+                strataInfo = m.monitor().hmp().executeNow("info block -n");
+            }
+            String qemuOut = qemu(dir, List.of("-blockdev", "driver=file,filename=" + q + ",node-name=f0",
+                    "-blockdev", "driver=qcow2,file=f0,node-name=d0" + extra), concat(IO, "info block -n"));
+            assertEquals(map(q), map(s), "-blockdev: qemu-img map after the same writes with '" + opts + "'");
+            assertEquals(detectLine(qemuOut), detectLine(strataInfo), "-blockdev: info block -n with '" + opts + "'");
+        }
+    }
+
     private static String[] concat(String[] a, String b) {
         String[] r = Arrays.copyOf(a, a.length + 1);
         r[a.length] = b;

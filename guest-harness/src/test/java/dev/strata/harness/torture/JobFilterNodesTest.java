@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code copy-before-write} for backup) in {@code query-named-block-nodes}, {@code info block -n}
  * and, for backup, {@code info block}. The same job on the same chain runs on QEMU and on Strata
  * and the listings must read the same once node names, directories and sizes on disk are set
- * aside; after the job, the filter is gone.
+ * aside: the HMP text exactly, and every member of each filter entry of both forms of
+ * {@code query-named-block-nodes} (nested image chains included, members sorted since QEMU orders
+ * them by hash). After the job, the filter is gone.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class JobFilterNodesTest {
@@ -153,10 +155,17 @@ class JobFilterNodesTest {
                 memberStart = i + 1;
             }
         }
-        // nested objects keep QEMU's member order in the text; compare only scalar members exactly
-        members.removeIf(x -> x.startsWith("\"image\"") || x.startsWith("\"cache\"") || x.startsWith("\"dirty-bitmaps\""));
-        members.sort(null);
-        return members;
+        // QEMU orders members by hash: nested objects are compared with their members sorted too;
+        // the copy-before-write filter's two anonymous bitmaps are not modelled (docs/monitor.md)
+        members.removeIf(x -> x.startsWith("\"dirty-bitmaps\""));
+        List<String> canonical = new ArrayList<>();
+        for (String m : members) {
+            int colon = m.indexOf(':');
+            String value = m.substring(colon + 1).trim();
+            canonical.add(m.substring(0, colon + 1) + " " + (value.startsWith("{") ? "{" + String.join(", ", topLevelMembers(value, 0)) + "}" : value));
+        }
+        canonical.sort(null);
+        return canonical;
     }
 
     @Test

@@ -210,7 +210,7 @@ public final class NbdServer implements AutoCloseable {
         }
         LOG.info("nbd: export '{}' removed ({} mode, {} client(s) connected)", name, mode.name().toLowerCase(), users.size());
         for (NbdConnection c : users) {
-            c.disconnect("export removed");
+            c.disconnect("export removed", true);
         }
         finishIfUnused(export);
     }
@@ -291,7 +291,7 @@ public final class NbdServer implements AutoCloseable {
             removeExport(e.name(), NbdRemoveMode.HARD);
         }
         for (NbdConnection c : List.copyOf(connections)) {
-            c.disconnect("server stopped");
+            c.disconnect("server stopped", true);
         }
         LOG.info("nbd: server on {} stopped", address);
     }
@@ -405,7 +405,7 @@ public final class NbdServer implements AutoCloseable {
                     lock.unlock();
                 }
                 if (stopped) {
-                    c.disconnect("server stopped");
+                    c.disconnect("server stopped", true);
                 }
                 Thread.ofVirtual().name("nbd " + peer).start(c::run);
             } catch (ClosedChannelException | InterruptedException e) {

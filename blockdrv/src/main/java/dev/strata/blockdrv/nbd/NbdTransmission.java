@@ -122,7 +122,7 @@ final class NbdTransmission {
         } catch (IOException e) {
             // the reply could not be sent: the connection is gone, make the reader notice
             LOG.debug("nbd: client {}: reply to {} failed: {}", c.peer, r.describe(), e.getMessage());
-            c.disconnect("reply failed");
+            c.disconnect("reply failed", false);
         } finally {
             if (r.payload() != null) {
                 buffers.give(r.payload());

@@ -218,4 +218,21 @@ class NbdBadInputTest {
             }
         }
     }
+
+    @Test
+    void aClientThatStopsReadingCannotHoldARemovedExport() throws Exception {
+        List<String> deleted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        server.addExportListener(e -> deleted.add(e.name()));
+        try (NbdTestClient c = NbdTestClient.open(server.localAddress(), "ro", false)) {
+            // far more reply data than the socket buffers hold, and never read
+            for (int i = 0; i < 64; i++) {
+                c.sendRequest(0, CMD_READ, i, 0, 1 << 20, null);
+            }
+            server.removeExport("ro", NbdRemoveMode.HARD);
+            while (deleted.isEmpty()) {
+                Thread.sleep(5);
+            }
+            assertEquals(List.of("ro"), deleted);
+        }
+    }
 }

@@ -90,6 +90,7 @@ class NbdProtocolTest {
             assertEquals("export 'nosuch' not present", unknown.text());
             NbdTestClient.OptReply unsup = c.option(77, new byte[3]).getLast();
             assertEquals(REP_ERR_UNSUP, unsup.type());
+            assertEquals("Unsupported option 77 (<unknown>)", unsup.text());
             c.go("other");
             assertEquals(1 << 20, c.size);
             assertEquals(1 << 20, c.read(0, 1 << 20).length);

@@ -32,7 +32,7 @@ final class NbdTransmission {
     NbdTransmission(NbdConnection c, NbdExport export) {
         this.c = c;
         this.buffers = c.server.buffers();
-        NbdReplies replies = new NbdReplies(c.transport, c.structuredReplies);
+        NbdReplies replies = new NbdReplies(c.transport, c.structuredReplies, buffers);
         this.commands = new NbdCommands(export, replies, buffers, c.metaContexts, c.peer, c.server::internalError);
     }
 

@@ -23,6 +23,8 @@ public final class BlockGraph {
     private final Map<String, BlockBackend> backends = new LinkedHashMap<>();
     /** Job filters as shown, each with the newest node at its creation (it lists just above that one). */
     private final Map<ImplicitFilter, String> filters = new LinkedHashMap<>();
+    /** Nodes served by users outside the drive list (NBD exports), with how many hold each. */
+    private final Map<BlockNode, Integer> holds = new java.util.IdentityHashMap<>();
     private final AtomicInteger counter = new AtomicInteger();
     private final DriverRegistry drivers;
     private final NodeOpener opener;
@@ -264,6 +266,51 @@ public final class BlockGraph {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Marks {@code node} as used by something that is not a drive (an NBD export's own backend), so
+     * jobs that drop nodes from a chain keep it and its backing chain open, as QEMU keeps a node
+     * alive while an export references it. Balanced by {@link #release}.
+     */
+    public void hold(BlockNode node) {
+        lock.lock();
+        try {
+            holds.merge(node, 1, Integer::sum);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void release(BlockNode node) {
+        lock.lock();
+        try {
+            holds.computeIfPresent(node, (n, c) -> c > 1 ? c - 1 : null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The held nodes (see {@link #hold}). */
+    public List<BlockNode> heldNodes() {
+        lock.lock();
+        try {
+            return List.copyOf(holds.keySet());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@code node} is held or is in the backing/file chain of a held node. */
+    public boolean isHeld(BlockNode node) {
+        for (BlockNode h : heldNodes()) {
+            for (BlockNode n = h; n != null; n = n.backing()) {
+                if (n == node || n.file() == node) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The backend whose root chain contains {@code node}, or null (jobs default their id to it). */

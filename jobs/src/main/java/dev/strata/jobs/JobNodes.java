@@ -77,7 +77,7 @@ public final class JobNodes {
 
     /**
      * Closes those of {@code candidates} that nothing uses any more: not reachable through backing
-     * or file links from a backend's root or from a node outside the candidates. Their files stay
+     * or file links from a backend's root, a held node (an export's) or a node outside the candidates. Their files stay
      * on disk (QEMU drops such nodes when their last parent goes).
      */
     public static void closeUnreferenced(BlockGraph graph, java.util.Collection<BlockNode> candidates) {
@@ -88,6 +88,7 @@ public final class JobNodes {
         for (BlockBackend b : graph.backends()) {
             todo.add(b.root());
         }
+        todo.addAll(graph.heldNodes()); // nodes an NBD export serves stay open with their chains
         for (BlockNode n : graph.nodesNewestFirst()) {
             if (!cand.contains(n)) {
                 todo.add(n);

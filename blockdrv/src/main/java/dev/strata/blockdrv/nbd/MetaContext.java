@@ -1,9 +1,7 @@
 package dev.strata.blockdrv.nbd;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A metadata context an export offers, with the id QEMU gives it ({@code base:allocation} 0,
@@ -42,15 +40,14 @@ record MetaContext(int id, String name, NbdDirtyBitmap bitmap) {
         if (queries.isEmpty()) {
             return listing ? offered : List.of();
         }
-        Map<Integer, MetaContext> chosen = new LinkedHashMap<>();
-        for (String q : queries) {
-            for (MetaContext c : offered) {
-                if (c.name.equals(q) || listing && isNamespaceOf(q, c.name)) {
-                    chosen.putIfAbsent(c.id, c);
-                }
+        // answered in id order whatever the order of the queries, as QEMU does
+        List<MetaContext> chosen = new ArrayList<>();
+        for (MetaContext c : offered) {
+            if (queries.stream().anyMatch(q -> c.name.equals(q) || listing && isNamespaceOf(q, c.name))) {
+                chosen.add(c);
             }
         }
-        return List.copyOf(chosen.values());
+        return chosen;
     }
 
     private static boolean isNamespaceOf(String query, String name) {

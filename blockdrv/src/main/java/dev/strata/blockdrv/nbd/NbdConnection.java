@@ -98,7 +98,7 @@ final class NbdConnection {
         }
         if (!negotiated) {
             LOG.info("nbd: client {} did not finish negotiation within {} s, disconnecting", peer, NbdServer.HANDSHAKE_LIMIT_MS / 1000);
-            disconnect("handshake timeout");
+            disconnect("handshake timeout", true);
         }
     }
 
@@ -114,15 +114,22 @@ final class NbdConnection {
     }
 
     /**
-     * Ends the connection from outside (export removed hard, server stopped, handshake too slow):
-     * the reader sees end of stream, requests in flight finish, then the socket closes.
+     * Ends the connection from outside: the reader sees end of stream and requests in flight
+     * finish their I/O before the socket closes. Forced (export removed hard, server stopped,
+     * handshake too slow) also shuts the sending side, so replies still owed are dropped and a
+     * client that stopped reading cannot hold the connection open; unforced (a reply could not be
+     * sent) leaves it, as it is broken already.
      */
-    void disconnect(String why) {
+    void disconnect(String why, boolean force) {
         if (closing) {
             return;
         }
         closing = true;
         LOG.debug("nbd: disconnecting client {}: {}", peer, why);
-        transport.shutdownInput();
+        if (force) {
+            transport.shutdownBoth();
+        } else {
+            transport.shutdownInput();
+        }
     }
 }

@@ -133,7 +133,7 @@ final class NbdNegotiation {
             case OPT_LIST_META_CONTEXT, OPT_SET_META_CONTEXT -> metaContext(opt, data);
             default -> {
                 LOG.info("nbd: client {}: unsupported {}", c.peer, optionName(opt));
-                error(opt, REP_ERR_UNSUP, "Unsupported option " + Integer.toUnsignedString(opt) + " (" + optionName(opt) + ")");
+                error(opt, REP_ERR_UNSUP, "Unsupported option " + Integer.toUnsignedString(opt) + " (" + qemuOptionName(opt) + ")");
             }
         }
         return null;
@@ -141,16 +141,20 @@ final class NbdNegotiation {
 
     private NbdExport invalidLength(int opt) throws IOException {
         LOG.info("nbd: client {}: {} with unexpected data", c.peer, optionName(opt));
-        error(opt, REP_ERR_INVALID, optionName(opt) + " should not have length");
+        error(opt, REP_ERR_INVALID, "option '" + qemuOptionName(opt) + "' has unexpected length");
         return null;
     }
 
     private void startTls(ByteBuffer data) throws IOException {
+        NbdTlsConfig tls = c.server.tls();
         if (data.hasRemaining()) {
             invalidLength(OPT_STARTTLS);
+            if (tls != null && tls.required() && !c.tlsActive) {
+                // QEMU hangs up here: a client that gets STARTTLS wrong gets no second try at it
+                throw new NbdProtocolViolation("NBD_OPT_STARTTLS with data before TLS");
+            }
             return;
         }
-        NbdTlsConfig tls = c.server.tls();
         if (c.tlsActive) {
             error(OPT_STARTTLS, REP_ERR_INVALID, "TLS already enabled");
             return;
@@ -194,7 +198,7 @@ final class NbdNegotiation {
         int n = Short.toUnsignedInt(data.getShort());
         if (data.remaining() != 2 * n) {
             LOG.info("nbd: client {}: {} with a bad request count", c.peer, optionName(opt));
-            error(opt, REP_ERR_INVALID, "request data length does not match the number of info requests");
+            error(opt, REP_ERR_INVALID, "Inconsistent lengths in option " + qemuOptionName(opt));
             return null;
         }
         boolean wantName = false;
@@ -250,7 +254,7 @@ final class NbdNegotiation {
         boolean listing = opt == OPT_LIST_META_CONTEXT;
         if (!c.structuredReplies) {
             LOG.info("nbd: client {}: {} before structured replies", c.peer, optionName(opt));
-            error(opt, REP_ERR_INVALID, "request option '" + optionName(opt) + "' when structured reply is not negotiated");
+            error(opt, REP_ERR_INVALID, "request option '" + qemuOptionName(opt) + "' when structured reply is not negotiated");
             return;
         }
         String name = string(data, data.getInt());

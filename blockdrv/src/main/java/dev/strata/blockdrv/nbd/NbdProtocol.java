@@ -139,6 +139,23 @@ public final class NbdProtocol {
         };
     }
 
+    /** The option's name as QEMU's messages spell it ({@code nbd_opt_lookup}), e.g. {@code set meta context}. */
+    public static String qemuOptionName(int opt) {
+        return switch (opt) {
+            case OPT_EXPORT_NAME -> "export name";
+            case OPT_ABORT -> "abort";
+            case OPT_LIST -> "list";
+            case 4 -> "peek export";
+            case OPT_STARTTLS -> "starttls";
+            case OPT_INFO -> "info";
+            case OPT_GO -> "go";
+            case OPT_STRUCTURED_REPLY -> "structured reply";
+            case OPT_LIST_META_CONTEXT -> "list meta context";
+            case OPT_SET_META_CONTEXT -> "set meta context";
+            default -> "<unknown>";
+        };
+    }
+
     /** The command's name for log lines and error messages. */
     public static String commandName(int type) {
         return switch (type) {

@@ -4,6 +4,6 @@ package dev.strata.blockdrv.nbd;
 public enum NbdRemoveMode {
     /** Refuse while any client uses the export. */
     SAFE,
-    /** Disconnect its clients (requests in flight finish first), then remove it. */
+    /** Disconnect its clients at once (requests in flight finish their I/O, their replies are dropped), then remove it. */
     HARD
 }

@@ -15,10 +15,13 @@ final class NbdReplies {
 
     private final NbdTransport transport;
     private final boolean structured;
+    /** Header buffers on the hot paths come from here: direct, so the socket write copies nothing. */
+    private final BufferPool buffers;
 
-    NbdReplies(NbdTransport transport, boolean structured) {
+    NbdReplies(NbdTransport transport, boolean structured, BufferPool buffers) {
         this.transport = transport;
         this.structured = structured;
+        this.buffers = buffers;
     }
 
     boolean structured() {
@@ -36,7 +39,12 @@ final class NbdReplies {
 
     /** Success without data: a simple reply (also when structured replies are on, as QEMU does). */
     void ok(long cookie) throws IOException {
-        transport.write(simpleHeader(cookie, 0));
+        ByteBuffer h = buffers.take(SIMPLE_REPLY_HEADER);
+        try {
+            transport.write(h.putInt(SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie).flip());
+        } finally {
+            buffers.give(h);
+        }
     }
 
     /** Success of a zero-length read in structured mode: one NONE chunk. */
@@ -59,13 +67,17 @@ final class NbdReplies {
 
     /** A whole read's data in one piece (simple reply, or one OFFSET_DATA chunk). */
     void data(long cookie, long offset, ByteBuffer data) throws IOException {
-        if (!structured) {
-            transport.write(simpleHeader(cookie, 0), data);
-            return;
+        ByteBuffer h = buffers.take(STRUCTURED_REPLY_HEADER + 8);
+        try {
+            if (structured) {
+                chunkHeader(h, cookie, true, REPLY_TYPE_OFFSET_DATA, 8 + data.remaining()).putLong(offset);
+            } else {
+                h.putInt(SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
+            }
+            transport.write(h.flip(), data);
+        } finally {
+            buffers.give(h);
         }
-        ByteBuffer h = ByteBuffer.allocate(STRUCTURED_REPLY_HEADER + 8);
-        chunkHeader(h, cookie, true, REPLY_TYPE_OFFSET_DATA, 8 + data.remaining()).putLong(offset);
-        transport.write(h.flip(), data);
     }
 
     /** A piece of a sparse read: data (with {@code data} non-null) or a hole of {@code length} bytes. */

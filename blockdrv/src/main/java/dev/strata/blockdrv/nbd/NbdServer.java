@@ -77,7 +77,11 @@ public final class NbdServer implements AutoCloseable {
                 case NbdListenAddress.Inet i -> bindInet(i);
             };
         } catch (IOException e) {
-            throw new BlockException(BlockException.Kind.IO, "Failed to bind socket " + address + ": " + reason(e), e);
+            // QEMU 7.2's words (qemu-nbd -k / -p, nbd-server-start)
+            String msg = address instanceof NbdListenAddress.Unix u ? "Failed to bind socket to " + u.path() + ": " + reason(e)
+                    : e instanceof java.net.BindException ? "Failed to find an available port: " + reason(e)
+                    : "Failed to bind socket: " + reason(e);
+            throw new BlockException(BlockException.Kind.IO, msg, e);
         }
         NbdServer s = new NbdServer(address, options, ch);
         s.acceptor.start();
@@ -85,7 +89,14 @@ public final class NbdServer implements AutoCloseable {
         return s;
     }
 
+    /** The C library's words for the common failures, as QEMU prints them. */
     private static String reason(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "No such file or directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "Permission denied";
+        }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
@@ -210,7 +221,7 @@ public final class NbdServer implements AutoCloseable {
         }
         LOG.info("nbd: export '{}' removed ({} mode, {} client(s) connected)", name, mode.name().toLowerCase(), users.size());
         for (NbdConnection c : users) {
-            c.disconnect("export removed");
+            c.disconnect("export removed", true);
         }
         finishIfUnused(export);
     }
@@ -291,7 +302,7 @@ public final class NbdServer implements AutoCloseable {
             removeExport(e.name(), NbdRemoveMode.HARD);
         }
         for (NbdConnection c : List.copyOf(connections)) {
-            c.disconnect("server stopped");
+            c.disconnect("server stopped", true);
         }
         LOG.info("nbd: server on {} stopped", address);
     }
@@ -405,7 +416,7 @@ public final class NbdServer implements AutoCloseable {
                     lock.unlock();
                 }
                 if (stopped) {
-                    c.disconnect("server stopped");
+                    c.disconnect("server stopped", true);
                 }
                 Thread.ofVirtual().name("nbd " + peer).start(c::run);
             } catch (ClosedChannelException | InterruptedException e) {

@@ -32,7 +32,7 @@ final class NbdTransmission {
     NbdTransmission(NbdConnection c, NbdExport export) {
         this.c = c;
         this.buffers = c.server.buffers();
-        NbdReplies replies = new NbdReplies(c.transport, c.structuredReplies);
+        NbdReplies replies = new NbdReplies(c.transport, c.structuredReplies, buffers);
         this.commands = new NbdCommands(export, replies, buffers, c.metaContexts, c.peer, c.server::internalError);
     }
 
@@ -122,7 +122,7 @@ final class NbdTransmission {
         } catch (IOException e) {
             // the reply could not be sent: the connection is gone, make the reader notice
             LOG.debug("nbd: client {}: reply to {} failed: {}", c.peer, r.describe(), e.getMessage());
-            c.disconnect("reply failed");
+            c.disconnect("reply failed", false);
         } finally {
             if (r.payload() != null) {
                 buffers.give(r.payload());

@@ -33,6 +33,19 @@ interface NbdTransport extends AutoCloseable {
         }
     }
 
+    /**
+     * Shuts both directions: the reader sees end of stream and a writer blocked on a client that
+     * stopped reading fails at once (QEMU's forced client close).
+     */
+    default void shutdownBoth() {
+        try {
+            channel().shutdownInput();
+            channel().shutdownOutput();
+        } catch (IOException e) {
+            close();
+        }
+    }
+
     /** Closes the socket, ignoring a failure: a broken socket has nothing left to report. */
     static void closeQuietly(SocketChannel channel) {
         try {

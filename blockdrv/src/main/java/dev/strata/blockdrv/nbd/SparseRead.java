@@ -13,6 +13,9 @@ import java.util.List;
  */
 final class SparseRead {
 
+    /** Marks a piece as data until it is read. */
+    private static final ByteBuffer DATA = ByteBuffer.allocate(0);
+
     private SparseRead() {
     }
 
@@ -29,7 +32,7 @@ final class SparseRead {
                 NbdReplies.Piece last = pieces.removeLast();
                 pieces.add(new NbdReplies.Piece(last.offset(), last.length() + n, last.data()));
             } else {
-                pieces.add(new NbdReplies.Piece(offset + done, n, e.zero() ? null : ByteBuffer.allocate(0)));
+                pieces.add(new NbdReplies.Piece(offset + done, n, e.zero() ? null : DATA));
             }
             done += n;
         }

@@ -11,7 +11,9 @@
  *     {@link dev.strata.blockdrv.nbd.NbdServerOptions} carries {@code max-connections} and an
  *     optional {@link dev.strata.blockdrv.nbd.NbdTlsConfig} (an {@code SSLContext}, TLS required or
  *     not, client certificate required or not, an {@link dev.strata.blockdrv.nbd.NbdAuthorizer} on
- *     the client certificate's subject DN).</li>
+ *     the client certificate's subject DN). Build the context with
+ *     {@link dev.strata.blockdrv.nbd.NbdTlsContexts#server NbdTlsContexts.server}: a context that
+ *     names its CAs makes libnbd's GnuTLS withhold the client certificate.</li>
  * <li>{@link dev.strata.blockdrv.nbd.NbdExport} describes what is served under a name: the
  *     {@link dev.strata.blockdrv.BlockBackend} (the export holds it as a device does, so drains, op
  *     blockers, jobs and notifiers see its I/O), writable, writethrough, multi-conn, the dirty

@@ -90,6 +90,7 @@ class NbdProtocolTest {
             assertEquals("export 'nosuch' not present", unknown.text());
             NbdTestClient.OptReply unsup = c.option(77, new byte[3]).getLast();
             assertEquals(REP_ERR_UNSUP, unsup.type());
+            assertEquals("Unsupported option 77 (<unknown>)", unsup.text());
             c.go("other");
             assertEquals(1 << 20, c.size);
             assertEquals(1 << 20, c.read(0, 1 << 20).length);
@@ -337,5 +338,18 @@ class NbdProtocolTest {
         second.go("disk0");
         assertEquals("hello", new String(second.read(0, 5), StandardCharsets.UTF_8));
         second.close();
+    }
+
+    @Test
+    void bindFailuresSayWhyInQemusWords() throws Exception {
+        BlockException e = assertThrows(BlockException.class,
+                () -> NbdServer.start(NbdListenAddress.unix(dir.resolve("nosuch/s.sock")), NbdServerOptions.plain()));
+        assertEquals("Failed to bind socket to " + dir.resolve("nosuch/s.sock") + ": No such file or directory", e.getMessage());
+        try (NbdServer first = NbdServer.start(NbdListenAddress.inet("127.0.0.1", 0), NbdServerOptions.plain())) {
+            int port = ((java.net.InetSocketAddress) first.localAddress()).getPort();
+            BlockException busy = assertThrows(BlockException.class,
+                    () -> NbdServer.start(NbdListenAddress.inet("127.0.0.1", port), NbdServerOptions.plain()));
+            assertEquals("Failed to find an available port: Address already in use", busy.getMessage());
+        }
     }
 }

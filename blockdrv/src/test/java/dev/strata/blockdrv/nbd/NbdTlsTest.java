@@ -144,6 +144,16 @@ class NbdTlsTest {
         }
         fx.close();
         NbdServer s = serve(NbdTlsConfig.required(serverCtx), false);
+        try (NbdTestClient c = NbdTestClient.negotiating(s.localAddress())) {
+            NbdTestClient.OptReply r = c.option(OPT_STARTTLS, new byte[1]).getLast();
+            assertEquals(REP_ERR_INVALID, r.type());
+            assertEquals("option 'starttls' has unexpected length", r.text());
+            assertTrue(c.serverClosed());
+        }
+        try (NbdTestClient c = NbdTestClient.negotiating(s.localAddress())) {
+            NbdTestClient.OptReply r = c.option(OPT_GO, NbdTestClient.goData("secure")).getLast();
+            assertEquals("Option 0x7 not permitted before TLS", r.text());
+        }
         NbdTestClient good = NbdTestClient.negotiating(s.localAddress());
         try (NbdTestClient c = NbdTestClient.negotiating(s.localAddress())) {
             c.expectAck(c.option(OPT_STARTTLS, new byte[0]));

@@ -133,32 +133,40 @@ public final class NbdTool {
         }
     }
 
-    /** What {@code -drive} would pass to the block layer for this image and these options. */
+    /**
+     * What {@code -drive} would pass to the block layer for this image and these options; with
+     * {@code --image-opts} FILE is already such a set of options ({@code driver=qcow2,file.filename=...}).
+     */
     private static Map<String, String> nodeOptions(NbdToolOptions o, Path overlay) {
-        StringBuilder drive = new StringBuilder("if=none,id=nbd");
+        String cache = o.cache == null ? "writeback" : o.cache;
+        StringBuilder extra = new StringBuilder();
+        if (o.aio != null) {
+            extra.append(",aio=").append(o.aio);
+        }
+        if (o.discard != null) {
+            extra.append(",discard=").append(o.discard);
+        }
+        if (o.detectZeroes != null) {
+            extra.append(",detect-zeroes=").append(o.detectZeroes);
+        }
         if (o.imageOpts) {
-            drive.append(',').append(o.file);
-        } else {
-            drive.append(",file=").append((overlay != null ? overlay.toString() : o.file).replace(",", ",,"));
-            if (overlay != null) {
-                drive.append(",format=qcow2");
-            } else if (o.format != null) {
-                drive.append(",format=").append(o.format.replace(",", ",,"));
+            Map<String, String> m = new LinkedHashMap<>(OptionText.parse(o.file + extra, null, List.of(), o.file, false));
+            m.putIfAbsent("read-only", o.readOnly ? "on" : "off");
+            if ((cache.equals("none") || cache.equals("directsync")) && !m.containsKey("cache.direct")) {
+                m.put("cache.direct", "on");
             }
+            return m;
+        }
+        StringBuilder drive = new StringBuilder("if=none,id=nbd,file=").append((overlay != null ? overlay.toString() : o.file).replace(",", ",,"));
+        if (overlay != null) {
+            drive.append(",format=qcow2");
+        } else if (o.format != null) {
+            drive.append(",format=").append(o.format.replace(",", ",,"));
         }
         if (o.readOnly) {
             drive.append(",readonly=on");
         }
-        drive.append(",cache=").append(o.cache == null ? "writeback" : o.cache);
-        if (o.aio != null) {
-            drive.append(",aio=").append(o.aio);
-        }
-        if (o.discard != null) {
-            drive.append(",discard=").append(o.discard);
-        }
-        if (o.detectZeroes != null) {
-            drive.append(",detect-zeroes=").append(o.detectZeroes);
-        }
+        drive.append(",cache=").append(cache).append(extra);
         DriveSpec d = new DriveOptions().parse(drive.toString(), o.file);
         return new LinkedHashMap<>(MachineBuilder.driveNodeOptions(d));
     }

@@ -133,6 +133,44 @@ class NbdToolTest {
         assertTrue(!base.contains("verification failed"), "-s must leave the image alone: " + base);
     }
 
+    /**
+     * TLS with certificates made by {@code openssl} (RSA CA, PKCS#8 keys) in QEMU's directory
+     * layout, and QEMU's own client as the TLS peer: {@code qemu-img} with a
+     * {@code tls-creds-x509,endpoint=client} object reads the export; without TLS it is refused.
+     */
+    @Test
+    void servesTlsToQemuImg() throws Exception {
+        require("openssl", "openssl");
+        require("qemu-img", "qemu-utils");
+        Path pki = Files.createDirectories(dir.resolve("pki"));
+        Path client = Files.createDirectories(dir.resolve("client"));
+        String ca = pki.resolve("ca-cert.pem").toString();
+        String caKey = pki.resolve("ca-key.pem").toString();
+        tool(false, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2",
+                "-subj", "/CN=Test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        for (String[] who : new String[][] {{"server", "/O=Strata/CN=localhost", pki.toString()}, {"client", "/O=Strata/CN=alice", client.toString()}}) {
+            String key = who[2] + "/" + who[0] + "-key.pem";
+            String csr = dir.resolve(who[0] + ".csr").toString();
+            tool(false, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", who[1]);
+            tool(false, "openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "2",
+                    "-out", who[2] + "/" + who[0] + "-cert.pem");
+        }
+        Files.copy(Path.of(ca), client.resolve("ca-cert.pem"));
+        Path img = dir.resolve("d.qcow2");
+        DriverRegistry.standard().require("qcow2").create(img, 64L << 20, BlockOptions.empty());
+        Path sock = dir.resolve("tls.sock");
+        Thread t = Thread.ofVirtual().start(() -> strata("-t", "--object", "tls-creds-x509,id=tls0,endpoint=server,dir=" + pki,
+                "--object", "authz-simple,id=auth0,identity=O=Strata,,CN=alice", "--tls-creds", "tls0", "--tls-authz", "auth0",
+                "-k", sock.toString(), img.toString()));
+        waitFor(sock);
+        String info = tool(false, "qemu-img", "info", "--object", "tls-creds-x509,id=tls0,endpoint=client,dir=" + client,
+                "--image-opts", "driver=nbd,path=" + sock + ",tls-creds=tls0,tls-hostname=localhost");
+        assertTrue(info.contains("virtual size: 64 MiB"), info);
+        String plain = tool(true, "qemu-img", "info", "nbd+unix:///?socket=" + sock);
+        assertTrue(!plain.contains("virtual size"), "a plain client gets nothing: " + plain);
+        t.interrupt();
+    }
+
     private static void waitFor(Path sock) throws InterruptedException {
         for (int i = 0; i < 200 && !Files.exists(sock); i++) {
             Thread.sleep(50);

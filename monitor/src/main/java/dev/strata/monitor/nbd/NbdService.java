@@ -139,6 +139,7 @@ final class NbdService {
             }
             NbdExport export = b.build();
             server.addExport(export);
+            graph.hold(node);
             entries.put(r.id(), new ExportEntry(export, node, false));
         } finally {
             lock.unlock();
@@ -225,6 +226,7 @@ final class NbdService {
             mine = e != null && e.export() == export;
             if (mine) {
                 entries.remove(export.id());
+                graph.release(e.node());
             }
         } finally {
             lock.unlock();

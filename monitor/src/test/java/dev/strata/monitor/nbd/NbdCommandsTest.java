@@ -178,6 +178,32 @@ class NbdCommandsTest {
         assertTrue(events.contains("BLOCK_EXPORT_DELETED {\"id\":\"virtio0\"}"));
     }
 
+    /** As QEMU keeps a node alive while an export references it: a stream that drops the exported backing node leaves it open. */
+    @Test
+    void anExportedNodeOutlivesTheJobThatDropsItFromTheChain() throws Exception {
+        Oracle.requireQemuImg();
+        machine.graph().closeAll();
+        machine = new TestMachine(dir);
+        Path base = dir.resolve("base.qcow2");
+        Path top = dir.resolve("top.qcow2");
+        DriverRegistry.standard().require("qcow2").create(base, SIZE, BlockOptions.empty());
+        DriverRegistry.standard().require("qcow2").create(top, SIZE,
+                BlockOptions.empty().with("backing_file", base.toString()).with("backing_fmt", "qcow2"));
+        BlockBackend be = machine.addDrive("virtio0", top, "qcow2");
+        monitor = Monitor.create(machine);
+        String baseNode = be.root().backing().nodeName();
+        startUnix();
+        qmp("block-export-add", "{\"type\":\"nbd\",\"id\":\"b\",\"node-name\":\"" + baseNode + "\",\"name\":\"base\"}");
+        qmp("block-stream", "{\"device\":\"virtio0\",\"job-id\":\"s\"}");
+        var jobs = dev.strata.monitor.jobs.MachineJobs.of(machine);
+        for (int i = 0; i < 1200 && !jobs.jobsNewestFirst().isEmpty(); i++) {
+            Thread.sleep(50);
+        }
+        assertEquals(null, be.root().backing(), "the stream dropped the backing node from the drive's chain");
+        String r = Oracle.run("qemu-io", "-r", "-f", "raw", "nbd+unix:///base?socket=" + socket(), "-c", "read -P 0 0 64k");
+        assertTrue(r.contains("read 65536/65536"), "the export still reads its node: " + r);
+    }
+
     @Test
     void realClientsReadTheExport() throws Exception {
         Oracle.requireTool("nbdinfo", "libnbd-bin");

@@ -1,5 +1,6 @@
 package dev.strata.blockdrv.file;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import dev.strata.blockdrv.BlockDriver;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockStatus;
@@ -10,7 +11,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
-import com.sun.nio.file.ExtendedOpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.locks.ReentrantLock;
@@ -23,8 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * QEMU-compatible image locks.
  *
  * <p>Cache modes: {@code cache.direct=on} does all I/O on an O_DIRECT channel (see
- * {@link DirectFileIo}: whole blocks of the file system's block size, from aligned buffers, with
- * requests that are not padded here); {@code cache.no-flush=on} makes {@link #flush} do nothing,
+ * {@link DirectFileIo}: whole blocks of the file system's block size from aligned buffers; what
+ * arrives unaligned is bounced or padded there); {@code cache.no-flush=on} makes {@link #flush} do nothing,
  * as QEMU's {@code cache=unsafe} drops flushes before they reach the host.
  *
  * <p>Thread safety: positional channel I/O is safe from many threads; the channel is re-read

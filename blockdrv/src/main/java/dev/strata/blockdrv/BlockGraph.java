@@ -21,6 +21,8 @@ public final class BlockGraph {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, BlockNode> nodes = new LinkedHashMap<>();
     private final Map<String, BlockBackend> backends = new LinkedHashMap<>();
+    /** Nodes the monitor holds ({@code -blockdev}): they stay open when no other node uses them. */
+    private final java.util.Set<BlockNode> monitorHeld = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private final AtomicInteger counter = new AtomicInteger();
     private final DriverRegistry drivers;
     private final NodeOpener opener;
@@ -45,6 +47,30 @@ public final class BlockGraph {
      */
     public BlockNode open(BlockOptions options) {
         return opener.open(options);
+    }
+
+    /**
+     * QEMU's monitor reference: a node opened by {@code -blockdev} (or {@code blockdev-add}) stays
+     * in the graph when a job drops it from a chain, until it is deleted; jobs ask
+     * {@link #isMonitorHeld} before closing a node nothing else uses.
+     */
+    public void holdForMonitor(BlockNode node) {
+        lock.lock();
+        try {
+            monitorHeld.add(node);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the monitor holds {@code node} (see {@link #holdForMonitor}). */
+    public boolean isMonitorHeld(BlockNode node) {
+        lock.lock();
+        try {
+            return monitorHeld.contains(node);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** A generated node name: {@code #block} + counter + two random digits, as QEMU makes them. */
@@ -192,6 +218,7 @@ public final class BlockGraph {
     public void close(BlockNode node) {
         lock.lock();
         try {
+            monitorHeld.remove(node);
             nodes.remove(node.nodeName());
             BlockNode f = node.file();
             if (f != null) {
@@ -226,6 +253,7 @@ public final class BlockGraph {
         try {
             nodes.clear();
             backends.clear();
+            monitorHeld.clear();
         } finally {
             lock.unlock();
         }

@@ -160,7 +160,7 @@ public final class MachineBuilder {
     private static void openBlockdevs(BlockGraph graph, MachineConfig config) {
         for (BlockdevSpec b : config.blockdevs()) {
             try {
-                graph.open(BlockOptions.of(b.options()));
+                graph.holdForMonitor(graph.open(BlockOptions.of(b.options())));
             } catch (BlockException e) {
                 throw new UsageException(b.typed(), e.getMessage());
             }

@@ -25,6 +25,8 @@ public final class BlockGraph {
     private final Map<ImplicitFilter, String> filters = new LinkedHashMap<>();
     /** Nodes served by users outside the drive list (NBD exports), with how many hold each. */
     private final Map<BlockNode, Integer> holds = new java.util.IdentityHashMap<>();
+    /** Nodes the monitor holds ({@code -blockdev}): they stay open when no other node uses them. */
+    private final java.util.Set<BlockNode> monitorHeld = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private final AtomicInteger counter = new AtomicInteger();
     private final DriverRegistry drivers;
     private final NodeOpener opener;
@@ -49,6 +51,30 @@ public final class BlockGraph {
      */
     public BlockNode open(BlockOptions options) {
         return opener.open(options);
+    }
+
+    /**
+     * QEMU's monitor reference: a node opened by {@code -blockdev} (or {@code blockdev-add}) stays
+     * in the graph when a job drops it from a chain, until it is deleted; jobs ask
+     * {@link #isMonitorHeld} before closing a node nothing else uses.
+     */
+    public void holdForMonitor(BlockNode node) {
+        lock.lock();
+        try {
+            monitorHeld.add(node);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the monitor holds {@code node} (see {@link #holdForMonitor}). */
+    public boolean isMonitorHeld(BlockNode node) {
+        lock.lock();
+        try {
+            return monitorHeld.contains(node);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** A generated node name: {@code #block} + counter + two random digits, as QEMU makes them. */
@@ -329,6 +355,7 @@ public final class BlockGraph {
     public void close(BlockNode node) {
         lock.lock();
         try {
+            monitorHeld.remove(node);
             nodes.remove(node.nodeName());
             BlockNode f = node.file();
             if (f != null) {
@@ -363,6 +390,7 @@ public final class BlockGraph {
         try {
             nodes.clear();
             backends.clear();
+            monitorHeld.clear();
         } finally {
             lock.unlock();
         }

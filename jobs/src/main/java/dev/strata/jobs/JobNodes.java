@@ -77,8 +77,9 @@ public final class JobNodes {
 
     /**
      * Closes those of {@code candidates} that nothing uses any more: not reachable through backing
-     * or file links from a backend's root, a held node (an export's) or a node outside the candidates. Their files stay
-     * on disk (QEMU drops such nodes when their last parent goes).
+     * or file links from a backend's root, a node an NBD export holds, a node outside the
+     * candidates or a node the monitor holds ({@code -blockdev}). Their files stay on disk (QEMU
+     * drops such nodes when their last parent goes).
      */
     public static void closeUnreferenced(BlockGraph graph, java.util.Collection<BlockNode> candidates) {
         java.util.Set<BlockNode> cand = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -90,7 +91,7 @@ public final class JobNodes {
         }
         todo.addAll(graph.heldNodes()); // nodes an NBD export serves stay open with their chains
         for (BlockNode n : graph.nodesNewestFirst()) {
-            if (!cand.contains(n)) {
+            if (!cand.contains(n) || graph.isMonitorHeld(n)) {
                 todo.add(n);
             }
         }

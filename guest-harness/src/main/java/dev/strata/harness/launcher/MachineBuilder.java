@@ -173,7 +173,7 @@ public final class MachineBuilder {
     private static void openBlockdevs(BlockGraph graph, MachineConfig config) {
         for (BlockdevSpec b : config.blockdevs()) {
             try {
-                graph.open(BlockOptions.of(b.options()));
+                graph.holdForMonitor(graph.open(BlockOptions.of(b.options())));
             } catch (BlockException e) {
                 // -blockdev words unknown keys as QEMU's schema check does
                 String unexpected = DriverOptions.unexpectedPath(e);

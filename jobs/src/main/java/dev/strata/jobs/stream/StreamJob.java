@@ -204,7 +204,7 @@ public final class StreamJob extends Job {
             target.replaceBacking(base);
         }
         for (BlockNode n : dropped) {
-            if (graph.backendOf(n) == null && !graph.isHeld(n) && !referencedByOtherNode(n, dropped)) {
+            if (graph.backendOf(n) == null && !graph.isHeld(n) && !graph.isMonitorHeld(n) && !referencedByOtherNode(n, dropped)) {
                 graph.close(n);
             }
         }

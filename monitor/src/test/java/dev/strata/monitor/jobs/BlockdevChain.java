@@ -66,8 +66,9 @@ final class BlockdevChain implements AutoCloseable {
                 ? " " + e.data().get("status").asText() : "")));
     }
 
+    /** As {@code -blockdev}: the monitor holds the node. */
     void blockdev(String options) {
-        machine.graph().open(BlockOptions.parse(options, null));
+        machine.graph().holdForMonitor(machine.graph().open(BlockOptions.parse(options, null)));
     }
 
     BlockNode node(String name) {

@@ -147,11 +147,14 @@ class RootNodeJobsTest {
         await("JOB_STATUS_CHANGE null");
         assertEquals(FINISHES, jobEvents());
         assertSame(node("nA"), node("drive0").backing());
+        assertNotNull(node("nB"), "QEMU's monitor holds -blockdev nodes until blockdev-del");
         qmp("block-stream", "{\"device\":\"drive0\",\"job-id\":\"s1\"}");
         await("JOB_STATUS_CHANGE null");
         assertEquals(FINISHES, jobEvents());
         assertNull(node("drive0").backing());
         assertEquals((byte) 0xaa, readByte(node("drive0"), 0));
+        assertNotNull(node("nA"));
+        assertNotNull(node("fA"));
     }
 
     @Test

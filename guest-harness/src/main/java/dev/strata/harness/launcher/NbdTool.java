@@ -115,7 +115,7 @@ public final class NbdTool {
             }
             NbdExport export = NbdExport.builder(o.exportName == null ? "" : o.exportName, backend).description(o.description)
                     .writable(!o.readOnly).multiConn(o.readOnly || o.shared != 1).allocationDepth(o.allocationDepth).build();
-            server = NbdServer.start(address(o), new NbdServerOptions(o.shared, tls));
+            server = dev.strata.monitor.nbd.ListenAddresses.start(address(o), new NbdServerOptions(o.shared, tls));
             server.addExport(export);
             writePidFile(o);
             NbdFork.reportReady();

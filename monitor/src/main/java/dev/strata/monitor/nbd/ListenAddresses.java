@@ -1,7 +1,10 @@
 package dev.strata.monitor.nbd;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.nbd.NbdListenAddress;
+import dev.strata.blockdrv.nbd.NbdServer;
+import dev.strata.blockdrv.nbd.NbdServerOptions;
 import dev.strata.monitor.CommandException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,11 +12,28 @@ import java.nio.file.Path;
 /**
  * The listen address of {@code nbd-server-start}: QEMU's {@code SocketAddressLegacy}
  * ({@code {"type":"unix","data":{"path":...}}} or {@code {"type":"inet","data":{"host":...,"port":"10809"}}})
- * and the HMP {@code host:port} / {@code unix:PATH} text, with QEMU 7.2's messages. Stateless.
+ * and the HMP {@code host:port} / {@code unix:PATH} text, with QEMU 7.2's messages; and
+ * {@link #start}, which words a failed bind as QEMU does. Stateless.
  */
-final class ListenAddresses {
+public final class ListenAddresses {
 
     private ListenAddresses() {
+    }
+
+    /**
+     * Starts a server on {@code address}; a TCP port already taken fails with QEMU's
+     * {@code Failed to find an available port: Address already in use} (qemu-nbd and
+     * {@code nbd-server-start} both say so).
+     */
+    public static NbdServer start(NbdListenAddress address, NbdServerOptions options) {
+        try {
+            return NbdServer.start(address, options);
+        } catch (BlockException e) {
+            if (address instanceof NbdListenAddress.Inet && String.valueOf(e.getMessage()).contains("Address already in use")) {
+                throw new BlockException(e.kind(), "Failed to find an available port: Address already in use", e);
+            }
+            throw e;
+        }
     }
 
     static NbdListenAddress fromQmp(JsonNode addr) {

@@ -66,7 +66,7 @@ final class NbdService {
                 NbdAuthorizer authz = tlsAuthz == null ? null : objects.authorizer(tlsAuthz);
                 tls = objects.serverCredentials(tlsCreds).serverConfig(authz);
             }
-            NbdServer s = NbdServer.start(address, new NbdServerOptions(maxConnections, tls));
+            NbdServer s = ListenAddresses.start(address, new NbdServerOptions(maxConnections, tls));
             s.addExportListener(this::deleted);
             server = s;
         } finally {

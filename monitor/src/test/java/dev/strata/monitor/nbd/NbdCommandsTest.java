@@ -116,6 +116,12 @@ class NbdCommandsTest {
                 "{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"" + socket() + "\"}},\"max-connections\":-1}"));
         assertEquals("No TLS credentials with id 'nope'", fails("nbd-server-start",
                 "{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"" + socket() + "\"}},\"tls-creds\":\"nope\"}"));
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            assertEquals("Failed to find an available port: Address already in use", fails("nbd-server-start",
+                    "{\"addr\":{\"type\":\"inet\",\"data\":{\"host\":\"127.0.0.1\",\"port\":\"" + taken.getLocalPort() + "\"}}}"));
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
         assertEquals("Failed to bind socket to /nonexistent/dir/s.sock: No such file or directory",
                 fails("nbd-server-start", "{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"/nonexistent/dir/s.sock\"}}}"));
     }

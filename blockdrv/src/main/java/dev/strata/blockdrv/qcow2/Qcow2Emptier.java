@@ -16,13 +16,13 @@ final class Qcow2Emptier {
     private Qcow2Emptier() {
     }
 
-    static void makeEmpty(Qcow2Driver d, Qcow2Writer writer) {
-        ClusterMap map = d.map;
-        boolean extended = d.header.extendedL2();
-        long clusters = Math.floorDiv(d.size() + d.clusterSize - 1, d.clusterSize);
-        d.lock.lock();
+    static void makeEmpty(Qcow2Metadata meta, Qcow2Writer writer) {
+        ClusterMap map = meta.map;
+        boolean extended = meta.header.extendedL2();
+        long clusters = Math.floorDiv(meta.size() + meta.clusterSize - 1, meta.clusterSize);
+        meta.lock.lock();
         try {
-            d.prepareWrite();
+            meta.prepareWrite();
             List<long[]> toFree = new ArrayList<>();
             for (long c = 0; c < clusters; c++) {
                 if (!map.hasTable(c)) {
@@ -42,11 +42,10 @@ final class Qcow2Emptier {
                 }
             }
             writer.free(toFree);
-            map.l2.flush();
-            d.refcounts.cache.flush();
-            d.host.flush();
+            meta.flushCaches();
+            meta.host.flush();
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
     }
 }

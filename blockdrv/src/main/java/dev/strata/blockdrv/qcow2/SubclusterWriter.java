@@ -15,25 +15,25 @@ import java.util.List;
  * must move (compressed or shared) is copied whole. Zero writes and discards use the zero bits.
  *
  * <p>Called by {@link Qcow2Writer} one cluster at a time; the generic path serialises writes per
- * cluster, metadata is changed under the driver's lock, data is written outside it.
+ * cluster, metadata is changed under the metadata lock, data is written outside it.
  */
 final class SubclusterWriter {
 
     private static final long ALL = 0xFFFFFFFFL;
 
-    private final Qcow2Driver d;
+    private final Qcow2Metadata meta;
     private final Qcow2Writer w;
     private final ClusterMap map;
     private final int clusterBits;
     private final int clusterSize;
     private final int scBits;
 
-    SubclusterWriter(Qcow2Driver d, Qcow2Writer w) {
-        this.d = d;
+    SubclusterWriter(Qcow2Metadata meta, Qcow2Writer w) {
+        this.meta = meta;
         this.w = w;
-        this.map = d.map;
-        this.clusterBits = d.clusterBits;
-        this.clusterSize = d.clusterSize;
+        this.map = meta.map;
+        this.clusterBits = meta.clusterBits;
+        this.clusterSize = meta.clusterSize;
         this.scBits = clusterBits - 5;
     }
 
@@ -50,9 +50,9 @@ final class SubclusterWriter {
         long host;
         boolean fresh;
         boolean whole;
-        d.lock.lock();
+        meta.lock.lock();
         try {
-            d.prepareWrite();
+            meta.prepareWrite();
             entry = map.entry(c);
             bitmap = map.bitmap(c);
             long old = entry & OFFSET_MASK;
@@ -62,12 +62,12 @@ final class SubclusterWriter {
             whole = fresh && (compressed || old != 0);
             if (fresh) {
                 map.ensureTable(c);
-                host = d.refcounts.allocate(1);
+                host = meta.refcounts.allocate(1);
             } else {
                 host = old;
             }
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
         long spanStart = whole ? cStart : cStart + ((long) first << scBits);
         long spanEnd = whole ? cStart + clusterSize : cStart + ((long) (last + 1) << scBits);
@@ -78,7 +78,7 @@ final class SubclusterWriter {
             buf.put((int) (pos - spanStart), src, src.position(), len);
             int tail = (int) (pos + len - spanStart);
             w.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
-            d.host.write(host + (spanStart - cStart), buf);
+            meta.host.write(host + (spanStart - cStart), buf);
         } catch (RuntimeException ex) {
             // a fresh host cluster is referenced by nothing yet: give it back, as Qcow2Writer does
             // for whole clusters (an in-place cluster keeps its old bitmap, so nothing changed)
@@ -88,7 +88,7 @@ final class SubclusterWriter {
             throw ex;
         }
         src.position(src.position() + len);
-        d.lock.lock();
+        meta.lock.lock();
         try {
             long alloc = whole ? ALL : (bitmap & ALL) | touched;
             long zero = whole ? 0 : (bitmap >>> 32) & ~touched;
@@ -99,7 +99,7 @@ final class SubclusterWriter {
                 w.free(toFree);
             }
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
     }
 

@@ -176,7 +176,7 @@ public final class Qcow2Driver implements BlockDriver, SupportsWriteZeroes, Supp
 
     @Override
     public void makeEmpty() {
-        Qcow2Emptier.makeEmpty(meta, writer);
+        Qcow2Emptier.makeEmpty(meta);
     }
 
     @Override

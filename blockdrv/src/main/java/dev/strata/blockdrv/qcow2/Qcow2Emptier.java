@@ -7,7 +7,7 @@ import java.util.List;
  * Empties a qcow2 layer (QEMU's {@code qcow2_make_empty}): every L2 entry becomes 0, so the
  * whole disk reads from the backing file again, and the clusters those entries owned are freed.
  * L2 tables stay allocated (they are referenced by L1 and counted, so {@code qemu-img check}
- * sees no leak). Crash safety comes from the write-back order of {@link Qcow2Writer#free}: the
+ * sees no leak). Crash safety comes from the write-back order of {@link Qcow2Metadata#free}: the
  * cleared L2 tables reach the disk before the refcounts drop, so a crash leaves at worst leaked
  * clusters, never a reference to a freed one. Called with the node drained; takes the metadata lock.
  */
@@ -16,7 +16,7 @@ final class Qcow2Emptier {
     private Qcow2Emptier() {
     }
 
-    static void makeEmpty(Qcow2Metadata meta, Qcow2Writer writer) {
+    static void makeEmpty(Qcow2Metadata meta) {
         ClusterMap map = meta.map;
         boolean extended = meta.header.extendedL2();
         long clusters = Math.floorDiv(meta.size() + meta.clusterSize - 1, meta.clusterSize);
@@ -34,14 +34,14 @@ final class Qcow2Emptier {
                 if (extended) {
                     if (old != 0 || map.bitmap(c) != 0) {
                         map.setEntry(c, 0, 0);
-                        writer.collectFree(old, toFree);
+                        meta.collectFree(old, toFree);
                     }
                 } else if (old != 0) {
                     map.setEntry(c, 0);
-                    writer.collectFree(old, toFree);
+                    meta.collectFree(old, toFree);
                 }
             }
-            writer.free(toFree);
+            meta.free(toFree);
             meta.flushCaches();
             meta.host.flush();
         } finally {

@@ -5,13 +5,15 @@ import static dev.strata.blockdrv.qcow2.Qcow2Format.*;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockOptions;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The metadata of one open qcow2 image: header, L1/L2 map, refcounts and their caches, the
- * lock that guards them (QEMU's {@code s->lock}), the read-only/writable state and the repair
- * of a dirty image before its first write. The writers, the checker and the emptier work on
- * this object; the driver is the facade that owns it and is never handed to them.
+ * lock that guards them (QEMU's {@code s->lock}), the read-only/writable state, the repair of a
+ * dirty image before its first write, and the release of host space that L2 entries gave up.
+ * The reader, the writers, the checker and the emptier work on this object; the driver is the
+ * facade that owns it and is never handed to them.
  *
  * <p>Thread safety: any thread. Header fields, the map, the refcounts and {@link #prepared} are
  * guarded by {@link #lock}; {@link #size} and {@link #readOnly} are volatile so the I/O paths
@@ -170,6 +172,49 @@ final class Qcow2Metadata {
     void flushCaches() {
         map.l2.flush();
         refcounts.cache.flush();
+    }
+
+    /**
+     * Gives back a run whose data (or COW) write failed, QEMU's {@code qcow2_alloc_cluster_abort}:
+     * nothing references it yet (the L2 entries are set only after the data is written), no
+     * metadata table lives there, so the refcounts can drop at once and the space be reused.
+     * If even that fails the run stays leaked, which is harmless ({@code check -r leaks}).
+     */
+    void abortAllocation(long hostStart, int clusters, RuntimeException cause) {
+        lock.lock();
+        try {
+            refcounts.free(hostStart, (long) clusters << clusterBits);
+        } catch (RuntimeException again) {
+            cause.addSuppressed(again);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Remembers the host space an L2 entry owned, to be released once the new entry is in place. */
+    void collectFree(long old, List<long[]> toFree) {
+        if ((old & OFLAG_COMPRESSED) != 0) {
+            long coff = compressedOffset(old, clusterBits);
+            toFree.add(new long[] {coff, compressedSize(old, clusterBits)});
+        } else if ((old & OFFSET_MASK) != 0) {
+            toFree.add(new long[] {old & OFFSET_MASK, clusterSize});
+        }
+    }
+
+    /** Releases what {@link #collectFree} gathered, once the new L2 entries are in the L2 cache. Lock held. */
+    void free(List<long[]> toFree) {
+        if (toFree.isEmpty()) {
+            return;
+        }
+        // the references are gone in the L2 cache; they must be on disk before the refcounts drop
+        refcounts.cache.dependOn(map.l2);
+        for (long[] f : toFree) {
+            long off = f[0];
+            if ((off & (clusterSize - 1)) == 0 && f[1] == clusterSize) {
+                map.l2.discard(off);
+            }
+            refcounts.free(off, f[1]);
+        }
     }
 
     /** Rewrites the whole of cluster 0 and makes it durable. Lock held. */

@@ -37,6 +37,15 @@ final class Qcow2Reader {
         }
     }
 
+    /** Fills {@code dst} with what this layer reads at {@code offset} now; zeros past the virtual size. */
+    void copyOnWrite(long offset, ByteBuffer dst) {
+        long inside = Math.max(0, Math.min(dst.remaining(), meta.size() - offset));
+        if (inside > 0) {
+            read(offset, dst.slice(0, (int) inside));
+        }
+        Buffers.zero(dst.slice((int) inside, dst.remaining() - (int) inside));
+    }
+
     /** Fills {@code part} (exactly {@code e.length()} bytes) with what this layer shows for {@code e}. */
     private void readExtent(Extent e, ByteBuffer part) {
         switch (e.kind()) {

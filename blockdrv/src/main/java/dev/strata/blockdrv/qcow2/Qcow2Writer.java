@@ -40,7 +40,7 @@ final class Qcow2Writer {
         this.refcounts = meta.refcounts;
         this.clusterBits = meta.clusterBits;
         this.clusterSize = meta.clusterSize;
-        this.sub = meta.header.extendedL2() ? new SubclusterWriter(meta, this) : null;
+        this.sub = meta.header.extendedL2() ? new SubclusterWriter(meta, reader) : null;
     }
 
     void write(long offset, ByteBuffer src) {
@@ -97,47 +97,21 @@ final class Qcow2Writer {
                     // copy through a native buffer when it is written
                     try (Buffers.Lease lease = Buffers.lease((int) (runEnd - runStart))) {
                         ByteBuffer buf = lease.buffer();
-                        copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
+                        reader.copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
                         buf.put((int) (pos - runStart), data, 0, n);
                         int tail = (int) (pos + n - runStart);
-                        copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
+                        reader.copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
                         meta.host.write(hostStart, buf);
                     }
                 }
             } catch (RuntimeException ex) {
-                abortAllocation(hostStart, clusters, ex);
+                meta.abortAllocation(hostStart, clusters, ex);
                 throw ex;
             }
             link(firstCluster, clusters, hostStart);
             src.position(src.position() + n);
             pos += n;
         }
-    }
-
-    /**
-     * Gives back a run whose data (or COW) write failed, QEMU's {@code qcow2_alloc_cluster_abort}:
-     * nothing references it yet (the L2 entries are set only after the data is written), no
-     * metadata table lives there, so the refcounts can drop at once and the space be reused.
-     * If even that fails the run stays leaked, which is harmless ({@code check -r leaks}).
-     */
-    void abortAllocation(long hostStart, int clusters, RuntimeException cause) {
-        meta.lock.lock();
-        try {
-            refcounts.free(hostStart, (long) clusters << clusterBits);
-        } catch (RuntimeException again) {
-            cause.addSuppressed(again);
-        } finally {
-            meta.lock.unlock();
-        }
-    }
-
-    /** Fills {@code dst} with what this layer reads at {@code offset} now; zeros past the virtual size. */
-    void copyOnWrite(long offset, ByteBuffer dst) {
-        long inside = Math.max(0, Math.min(dst.remaining(), meta.size() - offset));
-        if (inside > 0) {
-            reader.read(offset, dst.slice(0, (int) inside));
-        }
-        Buffers.zero(dst.slice((int) inside, dst.remaining() - (int) inside));
     }
 
     /** Points {@code clusters} guest clusters at freshly written host clusters and frees what they replaced. */
@@ -149,36 +123,11 @@ final class Qcow2Writer {
                 long c = firstCluster + i;
                 long old = map.entry(c);
                 map.setEntry(c, (hostStart + ((long) i << clusterBits)) | OFLAG_COPIED);
-                collectFree(old, toFree);
+                meta.collectFree(old, toFree);
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
             meta.lock.unlock();
-        }
-    }
-
-    /** Remembers the host space an L2 entry owned, to be released once the new entry is in place. */
-    void collectFree(long old, List<long[]> toFree) {
-        if ((old & OFLAG_COMPRESSED) != 0) {
-            long coff = compressedOffset(old, clusterBits);
-            toFree.add(new long[] {coff, compressedSize(old, clusterBits)});
-        } else if ((old & OFFSET_MASK) != 0) {
-            toFree.add(new long[] {old & OFFSET_MASK, clusterSize});
-        }
-    }
-
-    void free(List<long[]> toFree) {
-        if (toFree.isEmpty()) {
-            return;
-        }
-        // the references are gone in the L2 cache; they must be on disk before the refcounts drop
-        refcounts.cache.dependOn(map.l2);
-        for (long[] f : toFree) {
-            long off = f[0];
-            if ((off & (clusterSize - 1)) == 0 && f[1] == clusterSize) {
-                map.l2.discard(off);
-            }
-            refcounts.free(off, f[1]);
         }
     }
 
@@ -229,9 +178,9 @@ final class Qcow2Writer {
                     continue;
                 }
                 map.setEntry(c, OFLAG_ZERO);
-                collectFree(old, toFree);
+                meta.collectFree(old, toFree);
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
             meta.lock.unlock();
         }
@@ -278,10 +227,10 @@ final class Qcow2Writer {
                 }
                 if (old != OFLAG_ZERO) {
                     map.setEntry(c, OFLAG_ZERO);
-                    collectFree(old, toFree);
+                    meta.collectFree(old, toFree);
                 }
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
             meta.lock.unlock();
         }
@@ -343,7 +292,7 @@ final class Qcow2Writer {
                 }
                 pos = stop;
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
             meta.lock.unlock();
         }
@@ -377,10 +326,10 @@ final class Qcow2Writer {
                 long old = map.entry(c);
                 if (old != 0) {
                     map.setEntry(c, 0);
-                    collectFree(old, toFree);
+                    meta.collectFree(old, toFree);
                 }
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
             meta.lock.unlock();
         }

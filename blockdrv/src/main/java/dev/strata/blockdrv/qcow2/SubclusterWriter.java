@@ -14,7 +14,7 @@ import java.util.List;
  * their state, so they still fall through to the backing file (QEMU's behaviour). A cluster that
  * must move (compressed or shared) is copied whole. Zero writes and discards use the zero bits.
  *
- * <p>Called by {@link Qcow2Writer} one cluster at a time; the generic path serialises writes per
+ * <p>Called by {@code Qcow2Writer} one cluster at a time; the generic path serialises writes per
  * cluster, metadata is changed under the metadata lock, data is written outside it.
  */
 final class SubclusterWriter {
@@ -22,15 +22,15 @@ final class SubclusterWriter {
     private static final long ALL = 0xFFFFFFFFL;
 
     private final Qcow2Metadata meta;
-    private final Qcow2Writer w;
+    private final Qcow2Reader reader;
     private final ClusterMap map;
     private final int clusterBits;
     private final int clusterSize;
     private final int scBits;
 
-    SubclusterWriter(Qcow2Metadata meta, Qcow2Writer w) {
+    SubclusterWriter(Qcow2Metadata meta, Qcow2Reader reader) {
         this.meta = meta;
-        this.w = w;
+        this.reader = reader;
         this.map = meta.map;
         this.clusterBits = meta.clusterBits;
         this.clusterSize = meta.clusterSize;
@@ -74,16 +74,16 @@ final class SubclusterWriter {
         // a pooled direct buffer, as for whole clusters in Qcow2Writer: no garbage per write
         try (Buffers.Lease lease = Buffers.lease((int) (spanEnd - spanStart))) {
             ByteBuffer buf = lease.buffer();
-            w.copyOnWrite(spanStart, buf.slice(0, (int) (pos - spanStart)));
+            reader.copyOnWrite(spanStart, buf.slice(0, (int) (pos - spanStart)));
             buf.put((int) (pos - spanStart), src, src.position(), len);
             int tail = (int) (pos + len - spanStart);
-            w.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
+            reader.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
             meta.host.write(host + (spanStart - cStart), buf);
         } catch (RuntimeException ex) {
             // a fresh host cluster is referenced by nothing yet: give it back, as Qcow2Writer does
             // for whole clusters (an in-place cluster keeps its old bitmap, so nothing changed)
             if (fresh) {
-                w.abortAllocation(host, 1, ex);
+                meta.abortAllocation(host, 1, ex);
             }
             throw ex;
         }
@@ -95,8 +95,8 @@ final class SubclusterWriter {
             map.setEntry(c, host | OFLAG_COPIED, alloc | (zero << 32));
             if (fresh && (entry & (OFFSET_MASK | OFLAG_COMPRESSED)) != 0) {
                 List<long[]> toFree = new ArrayList<>();
-                w.collectFree(entry, toFree);
-                w.free(toFree);
+                meta.collectFree(entry, toFree);
+                meta.free(toFree);
             }
         } finally {
             meta.lock.unlock();
@@ -121,7 +121,7 @@ final class SubclusterWriter {
             }
             map.setEntry(c, 0, ALL << 32);
             if ((entry & (OFFSET_MASK | OFLAG_COMPRESSED)) != 0) {
-                w.collectFree(entry, toFree);
+                meta.collectFree(entry, toFree);
             }
             return;
         }

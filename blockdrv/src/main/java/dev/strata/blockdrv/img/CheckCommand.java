@@ -43,7 +43,7 @@ final class CheckCommand implements ImgTool.Command {
                 err.println(ImgTool.PROG + ": This image format does not support checks");
                 return 63;
             }
-            CheckResult r = Qcow2Check.run(q, repair, line -> {
+            CheckResult r = q.check(repair, line -> {
                 if (!quiet) {
                     err.println(line);
                 }

@@ -21,38 +21,41 @@ import java.nio.ByteBuffer;
  * <p>Order, as for every allocating write: refcounts raised under the lock, the stream written
  * outside it, the L2 entry set last (the L2 cache depends on the refcount cache and a flush).
  *
- * <p>Thread safety: any thread; the packing state below is guarded by the driver's lock, and
+ * <p>Thread safety: any thread; the packing state below is guarded by the metadata lock, and
  * the generic path serialises requests per cluster, so the target entry cannot change between
  * the check and the link.
  */
 final class CompressedWriter {
 
-    private final Qcow2Driver d;
+    private final Qcow2Metadata meta;
+    /** Where a cluster that does not compress goes: written as a normal cluster. */
+    private final Qcow2Writer writer;
     private final int clusterBits;
     private final int clusterSize;
 
-    /** Next free byte in the host cluster being filled, 0 when none (QEMU's free_byte_offset). Guarded by d.lock. */
+    /** Next free byte in the host cluster being filled, 0 when none (QEMU's free_byte_offset). Guarded by meta.lock. */
     private long freeByteOffset;
-    /** Bumped whenever a new host cluster starts being filled. Guarded by d.lock. */
+    /** Bumped whenever a new host cluster starts being filled. Guarded by meta.lock. */
     private long generation;
-    /** Streams of the current generation allocated but not yet linked. Guarded by d.lock. */
+    /** Streams of the current generation allocated but not yet linked. Guarded by meta.lock. */
     private int pending;
-    /** A linked entry of the current generation (guest cluster and value), or -1. Guarded by d.lock. */
+    /** A linked entry of the current generation (guest cluster and value), or -1. Guarded by meta.lock. */
     private long witnessCluster = -1;
     private long witnessEntry;
 
-    CompressedWriter(Qcow2Driver d) {
-        this.d = d;
-        this.clusterBits = d.clusterBits;
-        this.clusterSize = d.clusterSize;
+    CompressedWriter(Qcow2Metadata meta, Qcow2Writer writer) {
+        this.meta = meta;
+        this.writer = writer;
+        this.clusterBits = meta.clusterBits;
+        this.clusterSize = meta.clusterSize;
     }
 
     /** One cluster at the cluster-aligned guest {@code offset}; short only at the end of the disk. */
     void write(long offset, ByteBuffer cluster) {
         // opening a zstd image is refused today; this keeps it so should zstd reading arrive,
         // rather than writing zlib streams into an image that declares zstd
-        if (d.header.compressionType != 0) {
-            throw BlockException.unsupported("Compressed writes to '" + d.host.name() + "' are not supported:"
+        if (meta.header.compressionType != 0) {
+            throw BlockException.unsupported("Compressed writes to '" + meta.host.name() + "' are not supported:"
                     + " the image uses compression type zstd and Strata only writes zlib");
         }
         int len = cluster.remaining();
@@ -62,43 +65,43 @@ final class CompressedWriter {
         byte[] out = new byte[clusterSize - 1];
         int n = ClusterDeflater.compress(in, out);
         if (n < 0) {
-            d.write(offset, cluster);
+            writer.write(offset, cluster);
             return;
         }
         long guestCluster = offset >>> clusterBits;
         long host;
         long gen;
-        d.lock.lock();
+        meta.lock.lock();
         try {
-            d.prepareWrite();
-            long old = d.map.entry(guestCluster);
+            meta.prepareWrite();
+            long old = meta.map.entry(guestCluster);
             if ((old & OFFSET_MASK) != 0 || (old & OFLAG_COMPRESSED) != 0) {
                 throw new BlockException(BlockException.Kind.IO, "Compressed write to guest offset " + offset
-                        + " of '" + d.host.name() + "' refused: the cluster is already allocated"
+                        + " of '" + meta.host.name() + "' refused: the cluster is already allocated"
                         + " (compressed clusters can only be written into unallocated or zero clusters)");
             }
             // the L2 table before the data, as QEMU's get_cluster_table does
-            d.map.ensureTable(guestCluster);
+            meta.map.ensureTable(guestCluster);
             host = allocateBytes(n);
             gen = generation;
             pending++;
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
         try {
-            d.host.write(host, ByteBuffer.wrap(out, 0, n));
+            meta.host.write(host, ByteBuffer.wrap(out, 0, n));
         } catch (RuntimeException e) {
             release(host, n, gen, e);
             throw e;
         }
-        d.lock.lock();
+        meta.lock.lock();
         try {
             long sectors = (host + n - 1) / 512 - host / 512;
             long entry = OFLAG_COMPRESSED | (sectors << compressedSectorShift(clusterBits)) | host;
-            if (d.header.extendedL2()) {
-                d.map.setEntry(guestCluster, entry, 0);
+            if (meta.header.extendedL2()) {
+                meta.map.setEntry(guestCluster, entry, 0);
             } else {
-                d.map.setEntry(guestCluster, entry);
+                meta.map.setEntry(guestCluster, entry);
             }
             if (gen == generation) {
                 pending--;
@@ -106,7 +109,7 @@ final class CompressedWriter {
                 witnessEntry = entry;
             }
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
         cluster.position(cluster.limit());
     }
@@ -118,7 +121,7 @@ final class CompressedWriter {
      * not fit, spanning into it when it directly follows. Lock held.
      */
     private long allocateBytes(int size) {
-        Refcounts rc = d.refcounts;
+        Refcounts rc = meta.refcounts;
         long off = freeByteOffset;
         if (off != 0 && (!stillOurs() || rc.get(off >>> clusterBits) >= rc.maxRefcount())) {
             off = 0;
@@ -153,21 +156,21 @@ final class CompressedWriter {
         if (pending > 0) {
             return true;
         }
-        return witnessCluster >= 0 && d.map.entry(witnessCluster) == witnessEntry;
+        return witnessCluster >= 0 && meta.map.entry(witnessCluster) == witnessEntry;
     }
 
     /** A failed stream write gives its bytes back (nothing references them yet). */
     private void release(long host, int n, long gen, RuntimeException cause) {
-        d.lock.lock();
+        meta.lock.lock();
         try {
             if (gen == generation) {
                 pending--;
             }
-            d.refcounts.free(host, n);
+            meta.refcounts.free(host, n);
         } catch (RuntimeException again) {
             cause.addSuppressed(again);
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
     }
 }

@@ -12,7 +12,7 @@ import java.util.function.Consumer;
  * with the stored refcounts and the COPIED flags, and optionally repairs leaks ({@code -r leaks})
  * or also too-low refcounts and COPIED flags ({@code -r all}). Messages use QEMU's words.
  *
- * <p>Runs with the driver's metadata lock held for its whole duration; memory is one int per
+ * <p>Runs with the metadata lock held for its whole duration; memory is one int per
  * host cluster of the file (refused beyond {@link #MAX_CLUSTERS}).
  */
 public final class Qcow2Check {
@@ -22,7 +22,7 @@ public final class Qcow2Check {
 
     static final long MAX_CLUSTERS = 1L << 27;
 
-    private final Qcow2Driver d;
+    private final Qcow2Metadata meta;
     private final Consumer<String> out;
     private final int cs;
     private final int cb;
@@ -35,55 +35,53 @@ public final class Qcow2Check {
     private long fragmented;
     private long compressed;
 
-    private Qcow2Check(Qcow2Driver d, Consumer<String> out) {
-        this.d = d;
+    private Qcow2Check(Qcow2Metadata meta, Consumer<String> out) {
+        this.meta = meta;
         this.out = out;
-        this.cs = d.clusterSize;
-        this.cb = d.clusterBits;
+        this.cs = meta.clusterSize;
+        this.cb = meta.clusterBits;
     }
 
-    /** Checks (and with a repair mode, fixes) the image of {@code driver}; problems are reported line by line to {@code messages}. */
-    public static CheckResult run(Qcow2Driver driver, Repair repair, Consumer<String> messages) {
-        driver.lock.lock();
+    /** Checks (and with a repair mode, fixes) the image of {@code meta}; problems are reported line by line to {@code messages}. */
+    static CheckResult run(Qcow2Metadata meta, Repair repair, Consumer<String> messages) {
+        meta.lock.lock();
         try {
-            if (!driver.isReadOnly()) {
-                driver.map.l2.flush();
-                driver.refcounts.cache.flush();
+            if (!meta.isReadOnly()) {
+                meta.flushCaches();
             }
-            Qcow2Check first = new Qcow2Check(driver, messages);
+            Qcow2Check first = new Qcow2Check(meta, messages);
             first.count(repair);
             if (repair == Repair.NONE || (first.corruptions == 0 && first.leaks == 0)) {
                 return first.result(0, 0);
             }
-            if (driver.isReadOnly()) {
+            if (meta.isReadOnly()) {
                 throw new BlockException(BlockException.Kind.PERMISSION, "Cannot repair a read-only image");
             }
-            driver.map.l2.flush();
-            driver.refcounts.cache.flush();
-            Qcow2Check again = new Qcow2Check(driver, s -> { });
+            meta.flushCaches();
+            Qcow2Check again = new Qcow2Check(meta, s -> { });
             again.count(Repair.NONE);
             long fixedLeaks = first.leaks - again.leaks;
             long fixedCorruptions = first.corruptions - again.corruptions;
-            if (again.corruptions == 0 && (driver.header.incompatible & (INCOMPAT_DIRTY | INCOMPAT_CORRUPT)) != 0) {
-                driver.header.incompatible &= ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT);
-                driver.writeHeader();
+            if (again.corruptions == 0 && (meta.header.incompatible & (INCOMPAT_DIRTY | INCOMPAT_CORRUPT)) != 0) {
+                meta.header.incompatible &= ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT);
+                meta.writeHeader();
             }
             return again.result(fixedCorruptions, fixedLeaks);
         } finally {
-            driver.lock.unlock();
+            meta.lock.unlock();
         }
     }
 
     private CheckResult result(long fixedCorruptions, long fixedLeaks) {
         long end = 0;
-        Refcounts rc = d.refcounts;
+        Refcounts rc = meta.refcounts;
         for (long c = nbClusters - 1; c >= 0; c--) {
             if (storedOrZero(rc, c) > 0) {
                 end = (c + 1) * cs;
                 break;
             }
         }
-        long total = (d.size() + cs - 1) / cs;
+        long total = (meta.size() + cs - 1) / cs;
         return new CheckResult(corruptions, leaks, checkErrors, fixedCorruptions, fixedLeaks, end, total, allocated, fragmented, compressed);
     }
 
@@ -96,8 +94,8 @@ public final class Qcow2Check {
     }
 
     private void count(Repair repair) {
-        Qcow2Header h = d.header;
-        long fileLen = d.host.length();
+        Qcow2Header h = meta.header;
+        long fileLen = meta.host.length();
         nbClusters = (fileLen + cs - 1) / cs;
         if (nbClusters > MAX_CLUSTERS) {
             checkErrors++;
@@ -108,7 +106,7 @@ public final class Qcow2Check {
         ref(0, cs);
         ref(h.refcountTableOffset, (long) h.refcountTableClusters * cs);
         // refcount blocks
-        long[] table = d.refcounts.table();
+        long[] table = meta.refcounts.table();
         for (int i = 0; i < table.length; i++) {
             long e = table[i];
             if (e == 0) {
@@ -165,7 +163,7 @@ public final class Qcow2Check {
             throw BlockException.corrupt("table too large");
         }
         ByteBuffer b = ByteBuffer.allocate((int) entries * 8);
-        d.host.read(off, b);
+        meta.host.read(off, b);
         b.flip();
         long[] t = new long[(int) entries];
         b.asLongBuffer().get(t);
@@ -183,7 +181,7 @@ public final class Qcow2Check {
             return;
         }
         long nextContiguous = 0;
-        int entryBytes = d.header.l2EntryBytes();
+        int entryBytes = meta.header.l2EntryBytes();
         for (int i = 0; i < l1.length; i++) {
             long e = l1[i];
             if (e == 0) {
@@ -204,7 +202,7 @@ public final class Qcow2Check {
             }
             ref(l2off, cs);
             ByteBuffer t = ByteBuffer.allocate(cs);
-            d.host.read(l2off, t);
+            meta.host.read(l2off, t);
             for (int j = 0; j < cs / entryBytes; j++) {
                 long l2e = t.getLong(j * entryBytes);
                 long bitmap = entryBytes == 16 ? t.getLong(j * entryBytes + 8) : 0;
@@ -270,7 +268,7 @@ public final class Qcow2Check {
         long start = off;
         for (int i = 0; i < h.nbSnapshots; i++) {
             ByteBuffer fixed = ByteBuffer.allocate(40);
-            d.host.read(off, fixed);
+            meta.host.read(off, fixed);
             long l1off = fixed.getLong(0);
             long l1size = Integer.toUnsignedLong(fixed.getInt(8));
             int idLen = fixed.getShort(12) & 0xFFFF;
@@ -288,7 +286,7 @@ public final class Qcow2Check {
     }
 
     private void compare(Repair repair) {
-        Refcounts rc = d.refcounts;
+        Refcounts rc = meta.refcounts;
         for (long c = 0; c < nbClusters; c++) {
             long stored;
             try {
@@ -328,7 +326,7 @@ public final class Qcow2Check {
 
     /** COPIED must equal "refcount is 1" for active L1 entries and for normal / zero-alloc L2 entries. */
     private void checkCopied(boolean fix) {
-        Qcow2Header h = d.header;
+        Qcow2Header h = meta.header;
         long[] l1;
         try {
             l1 = readTable(h.l1TableOffset, h.l1Size);
@@ -336,7 +334,7 @@ public final class Qcow2Check {
             return;
         }
         int entryBytes = h.l2EntryBytes();
-        Refcounts rc = d.refcounts;
+        Refcounts rc = meta.refcounts;
         for (int i = 0; i < l1.length; i++) {
             long l2off = l1[i] & OFFSET_MASK;
             if (l2off == 0 || (l2off & (cs - 1)) != 0 || (l2off >>> cb) >= nbClusters) {
@@ -346,14 +344,14 @@ public final class Qcow2Check {
             boolean copied = (l1[i] & OFLAG_COPIED) != 0;
             if (copied != (r == 1)) {
                 if (fix) {
-                    d.map.setL1Entry(i, r == 1 ? l1[i] | OFLAG_COPIED : l1[i] & ~OFLAG_COPIED);
+                    meta.map.setL1Entry(i, r == 1 ? l1[i] | OFLAG_COPIED : l1[i] & ~OFLAG_COPIED);
                 } else {
                     out.accept("ERROR OFLAG_COPIED L2 cluster: l1_index=" + i + " l1_entry=" + Long.toHexString(l1[i]) + " refcount=" + r);
                     corruptions++;
                 }
             }
             ByteBuffer t = ByteBuffer.allocate(cs);
-            d.host.read(l2off, t);
+            meta.host.read(l2off, t);
             for (int j = 0; j < cs / entryBytes; j++) {
                 long e = t.getLong(j * entryBytes);
                 long off = e & OFFSET_MASK;
@@ -363,7 +361,7 @@ public final class Qcow2Check {
                 long dr = storedOrZero(rc, off >>> cb);
                 if (((e & OFLAG_COPIED) != 0) != (dr == 1)) {
                     if (fix) {
-                        d.map.setRawL2Entry(l2off, j, dr == 1 ? e | OFLAG_COPIED : e & ~OFLAG_COPIED);
+                        meta.map.setRawL2Entry(l2off, j, dr == 1 ? e | OFLAG_COPIED : e & ~OFLAG_COPIED);
                     } else {
                         out.accept("ERROR OFLAG_COPIED data cluster: l2_entry=" + Long.toHexString(e) + " refcount=" + dr);
                         corruptions++;

@@ -7,7 +7,7 @@ import java.util.List;
  * Empties a qcow2 layer (QEMU's {@code qcow2_make_empty}): every L2 entry becomes 0, so the
  * whole disk reads from the backing file again, and the clusters those entries owned are freed.
  * L2 tables stay allocated (they are referenced by L1 and counted, so {@code qemu-img check}
- * sees no leak). Crash safety comes from the write-back order of {@link Qcow2Writer#free}: the
+ * sees no leak). Crash safety comes from the write-back order of {@link Qcow2Metadata#free}: the
  * cleared L2 tables reach the disk before the refcounts drop, so a crash leaves at worst leaked
  * clusters, never a reference to a freed one. Called with the node drained; takes the metadata lock.
  */
@@ -16,13 +16,13 @@ final class Qcow2Emptier {
     private Qcow2Emptier() {
     }
 
-    static void makeEmpty(Qcow2Driver d, Qcow2Writer writer) {
-        ClusterMap map = d.map;
-        boolean extended = d.header.extendedL2();
-        long clusters = Math.floorDiv(d.size() + d.clusterSize - 1, d.clusterSize);
-        d.lock.lock();
+    static void makeEmpty(Qcow2Metadata meta) {
+        ClusterMap map = meta.map;
+        boolean extended = meta.header.extendedL2();
+        long clusters = Math.floorDiv(meta.size() + meta.clusterSize - 1, meta.clusterSize);
+        meta.lock.lock();
         try {
-            d.prepareWrite();
+            meta.prepareWrite();
             List<long[]> toFree = new ArrayList<>();
             for (long c = 0; c < clusters; c++) {
                 if (!map.hasTable(c)) {
@@ -34,19 +34,18 @@ final class Qcow2Emptier {
                 if (extended) {
                     if (old != 0 || map.bitmap(c) != 0) {
                         map.setEntry(c, 0, 0);
-                        writer.collectFree(old, toFree);
+                        meta.collectFree(old, toFree);
                     }
                 } else if (old != 0) {
                     map.setEntry(c, 0);
-                    writer.collectFree(old, toFree);
+                    meta.collectFree(old, toFree);
                 }
             }
-            writer.free(toFree);
-            map.l2.flush();
-            d.refcounts.cache.flush();
-            d.host.flush();
+            meta.free(toFree);
+            meta.flushCaches();
+            meta.host.flush();
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
     }
 }

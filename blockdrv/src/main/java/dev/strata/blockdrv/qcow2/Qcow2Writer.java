@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The write side of {@link Qcow2Driver}: in-place writes to clusters it owns (COPIED), allocation
+ * The write side of a qcow2 layer, working on its {@link Qcow2Metadata}: in-place writes to clusters it owns (COPIED), allocation
  * with copy-on-write of partial clusters from whatever the layer shows there (backing chain,
  * zeros, compressed or shared data), zero clusters, discard and growth.
  *
@@ -18,11 +18,14 @@ import java.util.List;
  * guest data plus COW written outside the lock; L2 entry set under the lock, with the L2 cache
  * depending on the refcount cache and on a flush, so on disk the reference can never precede
  * the refcount or the data; old clusters freed last, with the refcount cache depending on the
- * L2 cache. Thread safety: as the driver; the generic path serialises writes per cluster.
+ * L2 cache. Thread safety: any thread; metadata changes under the metadata lock, the generic
+ * path serialises writes per cluster.
  */
 final class Qcow2Writer {
 
-    private final Qcow2Driver d;
+    private final Qcow2Metadata meta;
+    /** What the layer reads now: the source of copy-on-write, and the way to the backing file. */
+    private final Qcow2Reader reader;
     private final ClusterMap map;
     private final Refcounts refcounts;
     private final int clusterBits;
@@ -30,13 +33,14 @@ final class Qcow2Writer {
     /** Non-null for images with extended L2 entries. */
     private final SubclusterWriter sub;
 
-    Qcow2Writer(Qcow2Driver d) {
-        this.d = d;
-        this.map = d.map;
-        this.refcounts = d.refcounts;
-        this.clusterBits = d.clusterBits;
-        this.clusterSize = d.clusterSize;
-        this.sub = d.header.extendedL2() ? new SubclusterWriter(d, this) : null;
+    Qcow2Writer(Qcow2Metadata meta, Qcow2Reader reader) {
+        this.meta = meta;
+        this.reader = reader;
+        this.map = meta.map;
+        this.refcounts = meta.refcounts;
+        this.clusterBits = meta.clusterBits;
+        this.clusterSize = meta.clusterSize;
+        this.sub = meta.header.extendedL2() ? new SubclusterWriter(meta, reader) : null;
     }
 
     void write(long offset, ByteBuffer src) {
@@ -54,9 +58,9 @@ final class Qcow2Writer {
             long hostStart = -1;
             long firstCluster = pos >>> clusterBits;
             int clusters = 0;
-            d.lock.lock();
+            meta.lock.lock();
             try {
-                d.prepareWrite();
+                meta.prepareWrite();
                 e = map.lookup(pos, len);
                 if (!(e.kind() == Extent.Kind.DATA && e.copied())) {
                     // allocate a run of clusters of the same kind inside one L2 table
@@ -72,11 +76,11 @@ final class Qcow2Writer {
                     hostStart = refcounts.allocate(clusters);
                 }
             } finally {
-                d.lock.unlock();
+                meta.lock.unlock();
             }
             if (hostStart < 0) {
                 int n = (int) e.length();
-                d.host.write(e.host(), src.slice(src.position(), n));
+                meta.host.write(e.host(), src.slice(src.position(), n));
                 src.position(src.position() + n);
                 pos += n;
                 continue;
@@ -87,21 +91,21 @@ final class Qcow2Writer {
             ByteBuffer data = src.slice(src.position(), n);
             try {
                 if (pos == runStart && pos + n == runEnd) {
-                    d.host.write(hostStart, data);
+                    meta.host.write(hostStart, data);
                 } else {
                     // a pooled direct buffer: no allocation per partial write, and no hidden
                     // copy through a native buffer when it is written
                     try (Buffers.Lease lease = Buffers.lease((int) (runEnd - runStart))) {
                         ByteBuffer buf = lease.buffer();
-                        copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
+                        reader.copyOnWrite(runStart, buf.slice(0, (int) (pos - runStart)));
                         buf.put((int) (pos - runStart), data, 0, n);
                         int tail = (int) (pos + n - runStart);
-                        copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
-                        d.host.write(hostStart, buf);
+                        reader.copyOnWrite(pos + n, buf.slice(tail, buf.capacity() - tail));
+                        meta.host.write(hostStart, buf);
                     }
                 }
             } catch (RuntimeException ex) {
-                abortAllocation(hostStart, clusters, ex);
+                meta.abortAllocation(hostStart, clusters, ex);
                 throw ex;
             }
             link(firstCluster, clusters, hostStart);
@@ -110,79 +114,28 @@ final class Qcow2Writer {
         }
     }
 
-    /**
-     * Gives back a run whose data (or COW) write failed, QEMU's {@code qcow2_alloc_cluster_abort}:
-     * nothing references it yet (the L2 entries are set only after the data is written), no
-     * metadata table lives there, so the refcounts can drop at once and the space be reused.
-     * If even that fails the run stays leaked, which is harmless ({@code check -r leaks}).
-     */
-    void abortAllocation(long hostStart, int clusters, RuntimeException cause) {
-        d.lock.lock();
-        try {
-            refcounts.free(hostStart, (long) clusters << clusterBits);
-        } catch (RuntimeException again) {
-            cause.addSuppressed(again);
-        } finally {
-            d.lock.unlock();
-        }
-    }
-
-    /** Fills {@code dst} with what this layer reads at {@code offset} now; zeros past the virtual size. */
-    void copyOnWrite(long offset, ByteBuffer dst) {
-        long inside = Math.max(0, Math.min(dst.remaining(), d.size() - offset));
-        if (inside > 0) {
-            d.read(offset, dst.slice(0, (int) inside));
-        }
-        Buffers.zero(dst.slice((int) inside, dst.remaining() - (int) inside));
-    }
-
     /** Points {@code clusters} guest clusters at freshly written host clusters and frees what they replaced. */
     private void link(long firstCluster, int clusters, long hostStart) {
-        d.lock.lock();
+        meta.lock.lock();
         try {
             List<long[]> toFree = new ArrayList<>();
             for (int i = 0; i < clusters; i++) {
                 long c = firstCluster + i;
                 long old = map.entry(c);
                 map.setEntry(c, (hostStart + ((long) i << clusterBits)) | OFLAG_COPIED);
-                collectFree(old, toFree);
+                meta.collectFree(old, toFree);
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
-            d.lock.unlock();
-        }
-    }
-
-    /** Remembers the host space an L2 entry owned, to be released once the new entry is in place. */
-    void collectFree(long old, List<long[]> toFree) {
-        if ((old & OFLAG_COMPRESSED) != 0) {
-            long coff = compressedOffset(old, clusterBits);
-            toFree.add(new long[] {coff, compressedSize(old, clusterBits)});
-        } else if ((old & OFFSET_MASK) != 0) {
-            toFree.add(new long[] {old & OFFSET_MASK, clusterSize});
-        }
-    }
-
-    void free(List<long[]> toFree) {
-        if (toFree.isEmpty()) {
-            return;
-        }
-        // the references are gone in the L2 cache; they must be on disk before the refcounts drop
-        refcounts.cache.dependOn(map.l2);
-        for (long[] f : toFree) {
-            long off = f[0];
-            if ((off & (clusterSize - 1)) == 0 && f[1] == clusterSize) {
-                map.l2.discard(off);
-            }
-            refcounts.free(off, f[1]);
+            meta.lock.unlock();
         }
     }
 
     void writeZeroes(long offset, long bytes, boolean mayUnmap) {
-        if (d.header.version < 3) {
+        if (meta.header.version < 3) {
             // v2 has no zero flag: without a backing file a free cluster reads zeros, with one
             // the zeros must be written (QEMU does the same)
-            if (d.node.backing() == null) {
+            if (reader.backing() == null) {
                 deallocateV2(offset, bytes, true);
             } else {
                 zeroBytes(offset, bytes);
@@ -196,7 +149,7 @@ final class Qcow2Writer {
         long end = offset + bytes;
         long firstWhole = ceil(offset);
         long lastWhole = Math.floorDiv(end, clusterSize) * (long) clusterSize;
-        if (end == d.size()) {
+        if (end == meta.size()) {
             lastWhole = ceil(end); // the partial last cluster of the disk counts as whole
         }
         if (firstWhole >= lastWhole) {
@@ -206,10 +159,10 @@ final class Qcow2Writer {
         if (offset < firstWhole) {
             zeroBytes(offset, firstWhole - offset);
         }
-        d.lock.lock();
+        meta.lock.lock();
         try {
-            d.prepareWrite();
-            boolean backing = d.node.backing() != null;
+            meta.prepareWrite();
+            boolean backing = reader.backing() != null;
             List<long[]> toFree = new ArrayList<>();
             for (long c = firstWhole >>> clusterBits; c < lastWhole >>> clusterBits; c++) {
                 long old = map.entry(c);
@@ -225,11 +178,11 @@ final class Qcow2Writer {
                     continue;
                 }
                 map.setEntry(c, OFLAG_ZERO);
-                collectFree(old, toFree);
+                meta.collectFree(old, toFree);
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
         if (lastWhole < end) {
             zeroBytes(lastWhole, end - lastWhole);
@@ -241,8 +194,8 @@ final class Qcow2Writer {
     }
 
     void discard(long offset, long bytes) {
-        if (d.header.version < 3) {
-            if (d.node.backing() == null) {
+        if (meta.header.version < 3) {
+            if (reader.backing() == null) {
                 deallocateV2(offset, bytes, false); // with a backing file v2 cannot discard: ignored, as in QEMU
             }
             return;
@@ -250,7 +203,7 @@ final class Qcow2Writer {
         if (sub != null) {
             long end = offset + bytes;
             long first = ceil(offset);
-            long last = end == d.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
+            long last = end == meta.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
             if (first < last) {
                 zeroSubclusters(first, last - first, true, true);
             }
@@ -258,14 +211,14 @@ final class Qcow2Writer {
         }
         long end = offset + bytes;
         long first = ceil(offset);
-        long last = end == d.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
+        long last = end == meta.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
         if (first >= last) {
             return; // partial clusters are not discarded, as in QEMU
         }
-        d.lock.lock();
+        meta.lock.lock();
         try {
-            d.prepareWrite();
-            BlockNode backing = d.node.backing();
+            meta.prepareWrite();
+            BlockNode backing = reader.backing();
             List<long[]> toFree = new ArrayList<>();
             for (long c = first >>> clusterBits; c < last >>> clusterBits; c++) {
                 long old = map.entry(c);
@@ -274,18 +227,18 @@ final class Qcow2Writer {
                 }
                 if (old != OFLAG_ZERO) {
                     map.setEntry(c, OFLAG_ZERO);
-                    collectFree(old, toFree);
+                    meta.collectFree(old, toFree);
                 }
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
     }
 
     /** Grows the virtual size (lock held): L1 first, then zero clusters over a longer backing file, then the header. */
     void grow(long newSize) {
-        long old = d.size();
+        long old = meta.size();
         if (newSize < old) {
             throw BlockException.unsupported("Shrinking qcow2 images is not supported by Strata");
         }
@@ -296,17 +249,15 @@ final class Qcow2Writer {
             return;
         }
         map.growFor(newSize);
-        d.setSize(newSize);
-        d.header.size = newSize;
-        BlockNode backing = d.node.backing();
+        meta.setSize(newSize);
+        BlockNode backing = reader.backing();
         if (backing != null && backing.size() > old) {
             // the newly exposed range must not show the backing file's older data
             writeZeroes(old, Math.min(newSize, backing.size()) - old, false);
         }
-        map.l2.flush();
-        refcounts.cache.flush();
-        d.host.write(OFF_SIZE, ByteBuffer.allocate(8).putLong(0, newSize));
-        d.host.flush();
+        meta.flushCaches();
+        meta.host.write(OFF_SIZE, ByteBuffer.allocate(8).putLong(0, newSize));
+        meta.host.flush();
     }
 
     /** Zero writes and discards on extended L2 images: zero bits for whole subclusters, zero bytes for the rest. */
@@ -315,7 +266,7 @@ final class Qcow2Writer {
         long sc = 1L << scBits;
         long end = offset + bytes;
         long firstWhole = Math.floorDiv(offset + sc - 1, sc) * sc;
-        long lastWhole = end == d.size() ? Math.floorDiv(end + sc - 1, sc) * sc : Math.floorDiv(end, sc) * sc;
+        long lastWhole = end == meta.size() ? Math.floorDiv(end + sc - 1, sc) * sc : Math.floorDiv(end, sc) * sc;
         if (firstWhole >= lastWhole) {
             zeroBytes(offset, bytes);
             return;
@@ -324,9 +275,9 @@ final class Qcow2Writer {
             zeroBytes(offset, firstWhole - offset);
         }
         List<long[]> bytesToWrite = new ArrayList<>();
-        d.lock.lock();
+        meta.lock.lock();
         try {
-            d.prepareWrite();
+            meta.prepareWrite();
             List<long[]> toFree = new ArrayList<>();
             for (long pos = firstWhole; pos < lastWhole; ) {
                 long c = pos >>> clusterBits;
@@ -335,15 +286,15 @@ final class Qcow2Writer {
                 int a = (int) ((pos - cStart) >>> scBits);
                 int b = (int) ((stop - cStart + sc - 1) >>> scBits);
                 if (sub.needsBytes(c, a == 0 && b == 32)) {
-                    bytesToWrite.add(new long[] {pos, Math.min(stop, d.size()) - pos});
-                } else if (!(discard && d.node.backing() == null && map.entry(c) == 0 && map.bitmap(c) == 0)) {
+                    bytesToWrite.add(new long[] {pos, Math.min(stop, meta.size()) - pos});
+                } else if (!(discard && reader.backing() == null && map.entry(c) == 0 && map.bitmap(c) == 0)) {
                     sub.zero(c, a, b, mayUnmap, discard, toFree);
                 }
                 pos = stop;
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
         for (long[] r : bytesToWrite) {
             zeroBytes(r[0], r[1]);
@@ -357,7 +308,7 @@ final class Qcow2Writer {
     private void deallocateV2(long offset, long bytes, boolean zeroPartial) {
         long end = offset + bytes;
         long first = ceil(offset);
-        long last = end == d.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
+        long last = end == meta.size() ? ceil(end) : Math.floorDiv(end, clusterSize) * (long) clusterSize;
         if (first >= last) {
             if (zeroPartial) {
                 zeroBytes(offset, bytes);
@@ -367,20 +318,20 @@ final class Qcow2Writer {
         if (zeroPartial && offset < first) {
             zeroBytes(offset, first - offset);
         }
-        d.lock.lock();
+        meta.lock.lock();
         try {
-            d.prepareWrite();
+            meta.prepareWrite();
             List<long[]> toFree = new ArrayList<>();
             for (long c = first >>> clusterBits; c < last >>> clusterBits; c++) {
                 long old = map.entry(c);
                 if (old != 0) {
                     map.setEntry(c, 0);
-                    collectFree(old, toFree);
+                    meta.collectFree(old, toFree);
                 }
             }
-            free(toFree);
+            meta.free(toFree);
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
         if (zeroPartial && last < end) {
             zeroBytes(last, end - last);

@@ -14,26 +14,26 @@ import java.util.List;
  * their state, so they still fall through to the backing file (QEMU's behaviour). A cluster that
  * must move (compressed or shared) is copied whole. Zero writes and discards use the zero bits.
  *
- * <p>Called by {@link Qcow2Writer} one cluster at a time; the generic path serialises writes per
- * cluster, metadata is changed under the driver's lock, data is written outside it.
+ * <p>Called by {@code Qcow2Writer} one cluster at a time; the generic path serialises writes per
+ * cluster, metadata is changed under the metadata lock, data is written outside it.
  */
 final class SubclusterWriter {
 
     private static final long ALL = 0xFFFFFFFFL;
 
-    private final Qcow2Driver d;
-    private final Qcow2Writer w;
+    private final Qcow2Metadata meta;
+    private final Qcow2Reader reader;
     private final ClusterMap map;
     private final int clusterBits;
     private final int clusterSize;
     private final int scBits;
 
-    SubclusterWriter(Qcow2Driver d, Qcow2Writer w) {
-        this.d = d;
-        this.w = w;
-        this.map = d.map;
-        this.clusterBits = d.clusterBits;
-        this.clusterSize = d.clusterSize;
+    SubclusterWriter(Qcow2Metadata meta, Qcow2Reader reader) {
+        this.meta = meta;
+        this.reader = reader;
+        this.map = meta.map;
+        this.clusterBits = meta.clusterBits;
+        this.clusterSize = meta.clusterSize;
         this.scBits = clusterBits - 5;
     }
 
@@ -50,9 +50,9 @@ final class SubclusterWriter {
         long host;
         boolean fresh;
         boolean whole;
-        d.lock.lock();
+        meta.lock.lock();
         try {
-            d.prepareWrite();
+            meta.prepareWrite();
             entry = map.entry(c);
             bitmap = map.bitmap(c);
             long old = entry & OFFSET_MASK;
@@ -62,44 +62,44 @@ final class SubclusterWriter {
             whole = fresh && (compressed || old != 0);
             if (fresh) {
                 map.ensureTable(c);
-                host = d.refcounts.allocate(1);
+                host = meta.refcounts.allocate(1);
             } else {
                 host = old;
             }
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
         long spanStart = whole ? cStart : cStart + ((long) first << scBits);
         long spanEnd = whole ? cStart + clusterSize : cStart + ((long) (last + 1) << scBits);
         // a pooled direct buffer, as for whole clusters in Qcow2Writer: no garbage per write
         try (Buffers.Lease lease = Buffers.lease((int) (spanEnd - spanStart))) {
             ByteBuffer buf = lease.buffer();
-            w.copyOnWrite(spanStart, buf.slice(0, (int) (pos - spanStart)));
+            reader.copyOnWrite(spanStart, buf.slice(0, (int) (pos - spanStart)));
             buf.put((int) (pos - spanStart), src, src.position(), len);
             int tail = (int) (pos + len - spanStart);
-            w.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
-            d.host.write(host + (spanStart - cStart), buf);
+            reader.copyOnWrite(pos + len, buf.slice(tail, buf.capacity() - tail));
+            meta.host.write(host + (spanStart - cStart), buf);
         } catch (RuntimeException ex) {
             // a fresh host cluster is referenced by nothing yet: give it back, as Qcow2Writer does
             // for whole clusters (an in-place cluster keeps its old bitmap, so nothing changed)
             if (fresh) {
-                w.abortAllocation(host, 1, ex);
+                meta.abortAllocation(host, 1, ex);
             }
             throw ex;
         }
         src.position(src.position() + len);
-        d.lock.lock();
+        meta.lock.lock();
         try {
             long alloc = whole ? ALL : (bitmap & ALL) | touched;
             long zero = whole ? 0 : (bitmap >>> 32) & ~touched;
             map.setEntry(c, host | OFLAG_COPIED, alloc | (zero << 32));
             if (fresh && (entry & (OFFSET_MASK | OFLAG_COMPRESSED)) != 0) {
                 List<long[]> toFree = new ArrayList<>();
-                w.collectFree(entry, toFree);
-                w.free(toFree);
+                meta.collectFree(entry, toFree);
+                meta.free(toFree);
             }
         } finally {
-            d.lock.unlock();
+            meta.lock.unlock();
         }
     }
 
@@ -121,7 +121,7 @@ final class SubclusterWriter {
             }
             map.setEntry(c, 0, ALL << 32);
             if ((entry & (OFFSET_MASK | OFLAG_COMPRESSED)) != 0) {
-                w.collectFree(entry, toFree);
+                meta.collectFree(entry, toFree);
             }
             return;
         }

@@ -190,7 +190,7 @@ class Qcow2CorruptionTest {
         BlockGraph g = new BlockGraph();
         try {
             Qcow2Driver d = (Qcow2Driver) g.open(BlockOptions.empty().with("file", image.toString()).with("read-only", "on")).driver();
-            CheckResult cr = Qcow2Check.run(d, Qcow2Check.Repair.NONE, m -> { });
+            CheckResult cr = d.check(Qcow2Check.Repair.NONE, m -> { });
             assertEquals(0, cr.exitCode(), "snapshot references are counted");
         } finally {
             g.closeAll();

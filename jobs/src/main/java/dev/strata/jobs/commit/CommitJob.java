@@ -7,7 +7,6 @@ import dev.strata.blockdrv.Chains;
 import dev.strata.jobs.CopyPipeline;
 import dev.strata.jobs.ErrorAction;
 import dev.strata.jobs.Job;
-import dev.strata.jobs.JobNodes;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
 import java.nio.file.Path;
@@ -153,7 +152,7 @@ public final class CommitJob extends Job {
             overlay.changeBackingFile(name, base.formatName());
             overlay.replaceBacking(base);
         }
-        JobNodes.closeUnreferenced(graph, dropped);
+        graph.closeUnreferenced(dropped);
     }
 
     @Override

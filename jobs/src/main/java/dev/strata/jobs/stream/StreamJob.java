@@ -203,20 +203,7 @@ public final class StreamJob extends Job {
             }
             target.replaceBacking(base);
         }
-        for (BlockNode n : dropped) {
-            if (graph.backendOf(n) == null && !graph.isHeld(n) && !graph.isMonitorHeld(n) && !referencedByOtherNode(n, dropped)) {
-                graph.close(n);
-            }
-        }
-    }
-
-    private boolean referencedByOtherNode(BlockNode n, List<BlockNode> dropped) {
-        for (BlockNode other : graph.nodesNewestFirst()) {
-            if (!dropped.contains(other) && (other.backing() == n || other.file() == n)) {
-                return true;
-            }
-        }
-        return false;
+        graph.closeUnreferenced(dropped);
     }
 
     @Override

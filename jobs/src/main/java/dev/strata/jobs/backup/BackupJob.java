@@ -270,22 +270,16 @@ public final class BackupJob extends Job {
         long pos = offset;
         long end = offset + bytes;
         while (pos < end) {
-            ChainExtent e;
-            try {
-                e = ChainExtent.at(source, pos, end - pos);
-            } catch (BlockException ex) {
-                throw new CopyPipeline.SideFailure(ex, IoOperation.READ);
-            }
+            long at = pos;
+            ChainExtent e = CopyPipeline.readSource(() -> ChainExtent.at(source, at, end - at));
             if (!e.zero()) {
                 CopyPipeline.copyRange(source, target, pos, (int) e.length());
             } else {
-                try {
-                    if (!ChainExtent.readsZeros(target, pos, e.length())) {
-                        target.writeZeroes(pos, e.length(), false);
+                CopyPipeline.writeTarget(() -> {
+                    if (!ChainExtent.readsZeros(target, at, e.length())) {
+                        target.writeZeroes(at, e.length(), false);
                     }
-                } catch (BlockException ex) {
-                    throw new CopyPipeline.SideFailure(ex, IoOperation.WRITE);
-                }
+                });
             }
             pos += e.length();
         }

@@ -370,6 +370,46 @@ public final class BlockGraph {
         }
     }
 
+    /**
+     * Closes those of {@code candidates} that nothing uses any more (after a job dropped them from
+     * a chain): not reachable through backing or file links from a backend's root, from a node an
+     * NBD export holds ({@link #hold}), from a node outside the candidates or from a node the
+     * monitor holds ({@link #holdForMonitor}). Their files stay on disk (QEMU drops such nodes when
+     * their last parent goes).
+     */
+    public void closeUnreferenced(java.util.Collection<BlockNode> candidates) {
+        java.util.Set<BlockNode> cand = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        cand.addAll(candidates);
+        java.util.Set<BlockNode> kept = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.ArrayDeque<BlockNode> todo = new java.util.ArrayDeque<>();
+        for (BlockBackend b : backends()) {
+            todo.add(b.root());
+        }
+        todo.addAll(heldNodes()); // nodes an NBD export serves stay open with their chains
+        for (BlockNode n : nodesNewestFirst()) {
+            if (!cand.contains(n) || isMonitorHeld(n)) {
+                todo.add(n);
+            }
+        }
+        while (!todo.isEmpty()) {
+            BlockNode n = todo.poll();
+            if (n == null || !kept.add(n)) {
+                continue;
+            }
+            if (n.backing() != null) {
+                todo.add(n.backing());
+            }
+            if (n.file() != null) {
+                todo.add(n.file());
+            }
+        }
+        for (BlockNode n : candidates) {
+            if (!kept.contains(n) && node(n.nodeName()) == n) {
+                close(n);
+            }
+        }
+    }
+
     /** Closes every backend's chain, flushing first; used on quit. */
     public void closeAll() {
         for (BlockBackend b : backends()) {

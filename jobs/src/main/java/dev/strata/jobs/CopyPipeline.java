@@ -34,7 +34,10 @@ public final class CopyPipeline {
     public record Failure(long offset, int bytes, BlockException error, IoOperation operation) {
     }
 
-    /** Thrown by a {@link Copy} to say which side failed (a bare BlockException counts as a read). */
+    /**
+     * Thrown by a {@link Copy} to say which side failed (a bare BlockException counts as a read);
+     * {@link #readSource} and {@link #writeTarget} throw it.
+     */
     public static final class SideFailure extends RuntimeException {
         private final BlockException error;
         private final IoOperation operation;
@@ -110,19 +113,46 @@ public final class CopyPipeline {
             // reads and writes it without a copy through a temporary native buffer
             try (dev.strata.blockdrv.Buffers.Lease lease = dev.strata.blockdrv.Buffers.lease(n)) {
                 java.nio.ByteBuffer buf = lease.buffer();
-                try {
-                    from.read(pos, buf);
-                } catch (BlockException e) {
-                    throw new SideFailure(e, IoOperation.READ);
-                }
+                long at = pos;
+                readSource(() -> from.read(at, buf));
                 buf.flip();
-                try {
-                    to.write(pos, buf);
-                } catch (BlockException e) {
-                    throw new SideFailure(e, IoOperation.WRITE);
-                }
+                writeTarget(() -> to.write(at, buf));
             }
             pos += n;
+        }
+    }
+
+    /** Runs a request on the job's source: its failure is a read failure (the source's error policy applies). */
+    public static void readSource(Runnable request) {
+        onSide(IoOperation.READ, () -> {
+            request.run();
+            return null;
+        });
+    }
+
+    /** {@link #readSource(Runnable)} for a request that answers something (block status, say). */
+    public static <T> T readSource(java.util.function.Supplier<T> request) {
+        return onSide(IoOperation.READ, request);
+    }
+
+    /** Runs a request on the job's target: its failure is a write failure (the target's error policy applies). */
+    public static void writeTarget(Runnable request) {
+        onSide(IoOperation.WRITE, () -> {
+            request.run();
+            return null;
+        });
+    }
+
+    /** {@link #writeTarget(Runnable)} for a request that answers something. */
+    public static <T> T writeTarget(java.util.function.Supplier<T> request) {
+        return onSide(IoOperation.WRITE, request);
+    }
+
+    private static <T> T onSide(IoOperation side, java.util.function.Supplier<T> request) {
+        try {
+            return request.get();
+        } catch (BlockException e) {
+            throw new SideFailure(e, side);
         }
     }
 

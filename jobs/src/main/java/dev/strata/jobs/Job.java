@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * limiting, progress and error policy, written once so each job type only supplies its body
  * ({@link #run()}) and its graph changes ({@link #prepare()}, {@link #abort()}, {@link #clean()}).
  *
- * <p>Threads: the body runs on its own virtual thread; verbs come from monitor threads; drains
+ * <p>Threads: the body runs on its own platform thread ({@link JobManager#start}); verbs come from monitor threads; drains
  * come from whoever drains a node the job uses. Every mutable field below is guarded by the
  * owning {@link JobManager}'s lock (it is set by {@link JobManager#start}); progress counters are
  * atomics so the body updates them without the lock. Hooks are called without the lock held,
@@ -73,7 +73,7 @@ public abstract class Job {
     // ---- what a job type supplies ----------------------------------------------------------
 
     /**
-     * The work, on the job's virtual thread. Returns normally when done or when it saw a
+     * The work, on the job's own (platform) thread. Returns normally when done or when it saw a
      * cancellation ({@link #cancelRequested()}); throws {@link BlockException} (or any runtime
      * exception) to fail the job with that message.
      */

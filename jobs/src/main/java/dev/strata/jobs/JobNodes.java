@@ -74,43 +74,4 @@ public final class JobNodes {
         }
         return false;
     }
-
-    /**
-     * Closes those of {@code candidates} that nothing uses any more: not reachable through backing
-     * or file links from a backend's root, a node an NBD export holds, a node outside the
-     * candidates or a node the monitor holds ({@code -blockdev}). Their files stay on disk (QEMU
-     * drops such nodes when their last parent goes).
-     */
-    public static void closeUnreferenced(BlockGraph graph, java.util.Collection<BlockNode> candidates) {
-        java.util.Set<BlockNode> cand = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        cand.addAll(candidates);
-        java.util.Set<BlockNode> kept = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        java.util.ArrayDeque<BlockNode> todo = new java.util.ArrayDeque<>();
-        for (BlockBackend b : graph.backends()) {
-            todo.add(b.root());
-        }
-        todo.addAll(graph.heldNodes()); // nodes an NBD export serves stay open with their chains
-        for (BlockNode n : graph.nodesNewestFirst()) {
-            if (!cand.contains(n) || graph.isMonitorHeld(n)) {
-                todo.add(n);
-            }
-        }
-        while (!todo.isEmpty()) {
-            BlockNode n = todo.poll();
-            if (n == null || !kept.add(n)) {
-                continue;
-            }
-            if (n.backing() != null) {
-                todo.add(n.backing());
-            }
-            if (n.file() != null) {
-                todo.add(n.file());
-            }
-        }
-        for (BlockNode n : candidates) {
-            if (!kept.contains(n) && graph.node(n.nodeName()) == n) {
-                graph.close(n);
-            }
-        }
-    }
 }

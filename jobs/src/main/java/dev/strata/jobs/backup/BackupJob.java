@@ -4,16 +4,13 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.WriteNotifier;
 import dev.strata.jobs.ChainExtent;
+import dev.strata.jobs.CopyJob;
 import dev.strata.jobs.CopyPipeline;
-import dev.strata.jobs.ErrorAction;
 import dev.strata.jobs.IoOperation;
-import dev.strata.jobs.Job;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
 import dev.strata.jobs.bitmap.NodeDirtyBitmap;
-import java.util.ArrayDeque;
 import java.util.BitSet;
-import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -35,9 +32,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * same). Claimed clusters cannot change on the source (a guest write waits for the claim in the
  * write notifier), so what the chain says about them at copy time is what it said at the start.
  *
- * <p>Threads: body on the job thread, copies on virtual threads, the notifier on guest threads.
+ * <p>Threads: body on the job thread, copies on the pipeline's (platform) threads, the notifier on
+ * guest threads.
  */
-public final class BackupJob extends Job {
+public final class BackupJob extends CopyJob {
 
     static final int CLUSTER = 64 << 10;
     /** Largest run one copy moves. */
@@ -47,8 +45,6 @@ public final class BackupJob extends Job {
     private final BlockNode source;
     private final BlockNode target;
     private final String sync;
-    private final OnError onSourceError;
-    private final OnError onTargetError;
     private final Runnable onClean;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition settled = lock.newCondition();
@@ -56,7 +52,6 @@ public final class BackupJob extends Job {
     private final BitSet copying = new BitSet();
     private volatile boolean armed;
     private volatile BlockException cbwFailure;
-    private CopyPipeline pipeline;
     /** sync=incremental/bitmap: the bitmap, what the backup took from it, whether it gets it back on success. */
     private NodeDirtyBitmap bitmap;
     private volatile boolean compress;
@@ -71,12 +66,10 @@ public final class BackupJob extends Job {
 
     public BackupJob(String id, BlockNode source, BlockNode target, String sync, OnError onSourceError,
                      OnError onTargetError, Runnable onClean, boolean autoFinalize, boolean autoDismiss) {
-        super(id, JobType.BACKUP, autoFinalize, autoDismiss);
+        super(id, JobType.BACKUP, autoFinalize, autoDismiss, onSourceError, onTargetError, Redo.RETRY);
         this.source = source;
         this.target = target;
         this.sync = sync;
-        this.onSourceError = onSourceError;
-        this.onTargetError = onTargetError;
         this.onClean = onClean;
     }
 
@@ -152,9 +145,7 @@ public final class BackupJob extends Job {
         if (target.size() < source.size()) {
             throw BlockException.invalid("Source and target image have different sizes");
         }
-        pipeline = new CopyPipeline(DEPTH, this::copyRun, b -> { });
-        pipeline.writeBackEarly(target);
-        Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
+        startPipeline(new CopyPipeline(DEPTH, this::copyRun, b -> { })).writeBackEarly(target);
         int cluster = 0;
         int clusters = (int) ((source.size() + CLUSTER - 1) / CLUSTER);
         while (!isCancelled()) {
@@ -162,32 +153,15 @@ public final class BackupJob extends Job {
                 // a point-in-time copy that missed a cluster is worthless, whatever the policy; the
                 // guest's write itself went through (QEMU's on-cbw-error=break-snapshot)
                 reportError(OnError.REPORT, cbwFailure, IoOperation.WRITE);
-                pipeline.awaitIdle();
+                pipeline().awaitIdle();
                 throw cbwFailure;
             }
-            List<CopyPipeline.Failure> failed = pipeline.drainFailures();
-            if (!failed.isEmpty()) {
-                pipeline.awaitIdle();
-                failed.addAll(pipeline.drainFailures());
-                for (CopyPipeline.Failure f : failed) {
-                    OnError p = f.operation() == IoOperation.READ ? onSourceError : onTargetError;
-                    ErrorAction a = reportError(p, f.error(), f.operation());
-                    if (a == ErrorAction.REPORT) {
-                        throw f.error();
-                    }
-                    retry.add(f);
-                }
+            if (settleFailures() || retryNext()) {
                 continue;
             }
             pausePoint();
-            if (!retry.isEmpty()) {
-                CopyPipeline.Failure f = retry.poll();
-                pipeline.submit(f.offset(), f.bytes());
-                continue;
-            }
             if (sync.equals("none") || cluster >= clusters) {
-                pipeline.awaitIdle();
-                if (!pipeline.hasFailures() && retry.isEmpty()) {
+                if (windowClean()) {
                     if (sync.equals("none")) {
                         // QEMU's sync=none job only lives to serve copy-before-write until cancelled
                         sleep(TimeUnit.MILLISECONDS.toNanos(50));
@@ -209,10 +183,9 @@ public final class BackupJob extends Job {
             cluster = end;
             long off = (long) next * CLUSTER;
             int bytes = (int) (Math.min(source.size(), (long) end * CLUSTER) - off);
-            pipeline.submit(off, bytes);
-            rateLimit(bytes);
+            copy(off, bytes);
         }
-        pipeline.awaitIdle();
+        finishCopying();
     }
 
     private int nextToCopy(int from) {
@@ -270,22 +243,16 @@ public final class BackupJob extends Job {
         long pos = offset;
         long end = offset + bytes;
         while (pos < end) {
-            ChainExtent e;
-            try {
-                e = ChainExtent.at(source, pos, end - pos);
-            } catch (BlockException ex) {
-                throw new CopyPipeline.SideFailure(ex, IoOperation.READ);
-            }
+            long at = pos;
+            ChainExtent e = CopyPipeline.readSource(() -> ChainExtent.at(source, at, end - at));
             if (!e.zero()) {
                 CopyPipeline.copyRange(source, target, pos, (int) e.length());
             } else {
-                try {
-                    if (!ChainExtent.readsZeros(target, pos, e.length())) {
-                        target.writeZeroes(pos, e.length(), false);
+                CopyPipeline.writeTarget(() -> {
+                    if (!ChainExtent.readsZeros(target, at, e.length())) {
+                        target.writeZeroes(at, e.length(), false);
                     }
-                } catch (BlockException ex) {
-                    throw new CopyPipeline.SideFailure(ex, IoOperation.WRITE);
-                }
+                });
             }
             pos += e.length();
         }
@@ -370,14 +337,6 @@ public final class BackupJob extends Job {
             settled.signalAll();
         } finally {
             lock.unlock();
-        }
-    }
-
-    @Override
-    protected void beforePause() {
-        CopyPipeline p = pipeline;
-        if (p != null) {
-            p.awaitIdle();
         }
     }
 

@@ -1,11 +1,9 @@
 package dev.strata.jobs.backup;
 
-import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Buffers;
 import dev.strata.jobs.ChainExtent;
 import dev.strata.jobs.CopyPipeline;
-import dev.strata.jobs.IoOperation;
 import dev.strata.jobs.JobException;
 import java.nio.ByteBuffer;
 
@@ -43,25 +41,20 @@ final class CompressedCopy {
         int cluster = target.compressedClusterSize();
         try (Buffers.Lease lease = Buffers.lease(bytes)) {
             ByteBuffer buf = lease.buffer();
-            try {
-                source.read(offset, buf);
-            } catch (BlockException e) {
-                throw new CopyPipeline.SideFailure(e, IoOperation.READ);
-            }
+            CopyPipeline.readSource(() -> source.read(offset, buf));
             for (int at = 0; at < bytes; at += cluster) {
                 int n = Math.min(cluster, bytes - at);
                 ByteBuffer piece = buf.slice(at, n);
-                try {
+                long pos = offset + at;
+                CopyPipeline.writeTarget(() -> {
                     if (Buffers.isZero(piece)) {
-                        if (!ChainExtent.readsZeros(target, offset + at, n)) {
-                            target.writeZeroes(offset + at, n, false);
+                        if (!ChainExtent.readsZeros(target, pos, n)) {
+                            target.writeZeroes(pos, n, false);
                         }
                     } else {
-                        target.writeCompressed(offset + at, piece);
+                        target.writeCompressed(pos, piece);
                     }
-                } catch (BlockException e) {
-                    throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
-                }
+                });
             }
         }
     }

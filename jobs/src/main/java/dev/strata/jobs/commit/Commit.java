@@ -127,7 +127,7 @@ public final class Commit {
                 }
                 backend.replaceRoot(base);
                 pivoted = true;
-                JobNodes.closeUnreferenced(graph, above);
+                graph.closeUnreferenced(above);
             }
 
             @Override

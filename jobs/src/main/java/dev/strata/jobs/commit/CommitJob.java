@@ -4,10 +4,8 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
+import dev.strata.jobs.CopyJob;
 import dev.strata.jobs.CopyPipeline;
-import dev.strata.jobs.ErrorAction;
-import dev.strata.jobs.Job;
-import dev.strata.jobs.JobNodes;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
 import java.nio.file.Path;
@@ -24,7 +22,7 @@ import java.util.List;
  *
  * <p>Threads: body on the job thread; fields final or job-thread only.
  */
-public final class CommitJob extends Job {
+public final class CommitJob extends CopyJob {
 
     private static final int CHUNK = 1 << 20;
     private static final int DEPTH = Integer.getInteger("strata.commit.depth", 8);
@@ -34,20 +32,17 @@ public final class CommitJob extends Job {
     private final BlockNode top;
     private final BlockNode base;
     private final String backingFile;
-    private final OnError onError;
     private final boolean baseWasReadOnly;
     private final List<BlockNode> nodes;
-    private CopyPipeline pipeline;
 
     CommitJob(String id, BlockGraph graph, BlockNode overlay, BlockNode top, BlockNode base, String backingFile,
               OnError onError, boolean autoFinalize, boolean autoDismiss, boolean baseWasReadOnly) {
-        super(id, JobType.COMMIT, autoFinalize, autoDismiss);
+        super(id, JobType.COMMIT, autoFinalize, autoDismiss, onError, onError, Redo.RETRY_OR_SKIP);
         this.graph = graph;
         this.overlay = overlay;
         this.top = top;
         this.base = base;
         this.backingFile = backingFile;
-        this.onError = onError;
         this.baseWasReadOnly = baseWasReadOnly;
         List<BlockNode> l = new ArrayList<>(Chains.above(top, base));
         l.add(base);
@@ -66,74 +61,18 @@ public final class CommitJob extends Job {
         if (base.size() < len) {
             throw BlockException.invalid("Top and base image sizes differ: base is smaller than top");
         }
-        pipeline = new CopyPipeline(DEPTH, this::copy, this::addProgress);
-        pipeline.writeBackEarly(base);
-        long offset = 0;
-        BlockException ignored = null;
-        java.util.ArrayDeque<CopyPipeline.Failure> retry = new java.util.ArrayDeque<>();
-        while (!isCancelled()) {
-            List<CopyPipeline.Failure> failed = pipeline.drainFailures();
-            if (!failed.isEmpty()) {
-                pipeline.awaitIdle();
-                failed.addAll(pipeline.drainFailures());
-                for (CopyPipeline.Failure f : failed) {
-                    ErrorAction a = reportError(onError, f.error(), f.operation());
-                    if (a == ErrorAction.REPORT) {
-                        throw f.error();
-                    }
-                    if (a == ErrorAction.STOP) {
-                        retry.add(f);
-                    } else {
-                        ignored = ignored != null ? ignored : f.error();
-                        addProgress(f.bytes());
-                    }
-                }
-                continue;
-            }
-            if (!retry.isEmpty()) {
-                pausePoint();
-                if (isCancelled()) {
-                    break;
-                }
-                CopyPipeline.Failure f = retry.poll();
-                pipeline.submit(f.offset(), f.bytes());
-                continue;
-            }
-            if (offset >= len) {
-                pipeline.awaitIdle();
-                if (!pipeline.hasFailures()) {
-                    break;
-                }
-                continue;
-            }
-            pausePoint();
+        startPipeline(new CopyPipeline(DEPTH, (offset, bytes) -> CopyPipeline.copyRange(top, base, offset, bytes),
+                this::addProgress)).writeBackEarly(base);
+        copyUpTo(len, offset -> {
             Chains.Allocation a = Chains.isAllocatedAbove(top, base, offset, len - offset);
-            if (a.allocated()) {
-                int n = (int) Math.min(a.bytes(), chunkFor(64 << 10, CHUNK));
-                pipeline.submit(offset, n);
-                offset += n;
-                rateLimit(n);
-            } else {
+            if (!a.allocated()) {
                 addProgress(a.bytes());
-                offset += a.bytes();
+                return offset + a.bytes();
             }
-        }
-        pipeline.awaitIdle();
-        if (ignored != null && !isCancelled()) {
-            throw ignored;
-        }
-    }
-
-    private void copy(long offset, int bytes) {
-        CopyPipeline.copyRange(top, base, offset, bytes);
-    }
-
-    @Override
-    protected void beforePause() {
-        CopyPipeline p = pipeline;
-        if (p != null) {
-            p.awaitIdle();
-        }
+            int n = (int) Math.min(a.bytes(), chunkFor(64 << 10, CHUNK));
+            copy(offset, n);
+            return offset + n;
+        });
     }
 
     @Override
@@ -153,7 +92,7 @@ public final class CommitJob extends Job {
             overlay.changeBackingFile(name, base.formatName());
             overlay.replaceBacking(base);
         }
-        JobNodes.closeUnreferenced(graph, dropped);
+        graph.closeUnreferenced(dropped);
     }
 
     @Override

@@ -132,7 +132,7 @@ public final class Mirror {
                 }
                 backend.replaceRoot(target);
                 pivoted = true;
-                JobNodes.closeUnreferenced(graph, oldChain);
+                graph.closeUnreferenced(oldChain);
             }
 
             @Override

@@ -1,11 +1,9 @@
 package dev.strata.jobs.mirror;
 
-import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Buffers;
 import dev.strata.jobs.ChainExtent;
 import dev.strata.jobs.CopyPipeline;
-import dev.strata.jobs.IoOperation;
 import java.nio.ByteBuffer;
 
 /**
@@ -59,34 +57,18 @@ final class MirrorCopy {
     private void copyData(long offset, int bytes) {
         try (Buffers.Lease lease = Buffers.lease(bytes)) {
             ByteBuffer buf = lease.buffer();
-            try {
-                source.read(offset, buf);
-            } catch (BlockException e) {
-                throw new CopyPipeline.SideFailure(e, IoOperation.READ);
-            }
+            CopyPipeline.readSource(() -> source.read(offset, buf));
             buf.flip();
-            try {
-                target.write(offset, buf);
-            } catch (BlockException e) {
-                throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
-            }
+            CopyPipeline.writeTarget(() -> target.write(offset, buf));
         }
     }
 
     private void writeZeroes(long offset, long bytes) {
-        try {
-            target.writeZeroes(offset, bytes, unmap);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.WRITE);
-        }
+        CopyPipeline.writeTarget(() -> target.writeZeroes(offset, bytes, unmap));
     }
 
     /** What the source chain reads at the range (neighbouring layer extents of one kind merged); a failure is the source's. */
     private ChainExtent extent(long offset, long bytes) {
-        try {
-            return ChainExtent.at(source, offset, bytes);
-        } catch (BlockException e) {
-            throw new CopyPipeline.SideFailure(e, IoOperation.READ);
-        }
+        return CopyPipeline.readSource(() -> ChainExtent.at(source, offset, bytes));
     }
 }

@@ -4,10 +4,10 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
+import dev.strata.jobs.CopyJob;
 import dev.strata.jobs.CopyPipeline;
 import dev.strata.jobs.ErrorAction;
 import dev.strata.jobs.IoOperation;
-import dev.strata.jobs.Job;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * threads; shared state is in the bitmap (own lock), the volatile flags below and the framework;
  * {@code held} is job-thread only until the job ends.
  */
-public final class MirrorJob extends Job {
+public final class MirrorJob extends CopyJob {
 
     /** What complete does and what the job must undo; supplied by mirror and active commit. */
     public interface Pivot {
@@ -80,7 +80,6 @@ public final class MirrorJob extends Job {
     private final List<BlockNode> nodes;
     private final MirrorBitmap bitmap;
     private final InitialDirt initial;
-    private final OnError onSourceError;
     private final OnError onTargetError;
     private final Pivot pivot;
     private final Settings settings;
@@ -94,7 +93,6 @@ public final class MirrorJob extends Job {
     /** Bytes of the initial dirty set not yet handed to a copy (job thread writes, pipeline reads). */
     private volatile long bulkLeft;
     private BlockNode.Drained held;
-    private CopyPipeline pipeline;
     private MirrorCopy copier;
 
     public MirrorJob(String id, JobType type, BlockBackend backend, BlockNode source, BlockNode target, List<BlockNode> nodes,
@@ -107,14 +105,13 @@ public final class MirrorJob extends Job {
     public MirrorJob(String id, JobType type, BlockBackend backend, BlockNode source, BlockNode target, List<BlockNode> nodes,
                      int granularity, InitialDirt initial, OnError onSourceError, OnError onTargetError, Pivot pivot,
                      boolean autoFinalize, boolean autoDismiss, Settings settings) {
-        super(id, type, autoFinalize, autoDismiss);
+        super(id, type, autoFinalize, autoDismiss, onSourceError, onTargetError, Redo.BY_JOB);
         this.backend = backend;
         this.source = source;
         this.target = target;
         this.nodes = List.copyOf(nodes);
         this.bitmap = new MirrorBitmap(source.size(), granularity);
         this.initial = initial;
-        this.onSourceError = onSourceError;
         this.onTargetError = onTargetError;
         this.pivot = pivot;
         this.settings = settings;
@@ -202,8 +199,8 @@ public final class MirrorJob extends Job {
         // yields to the very writes it must catch up with never reaches READY (QEMU's mirror does
         // not yield either; write-blocking is the way to spare a busy guest the race).
         bulkLeft = bitmap.dirtyBytes();
-        pipeline = new CopyPipeline(depth, this::copy, b -> { },
-                () -> bulkLeft > 0 ? BlockBackend.requestsStartedAll() : 0L);
+        CopyPipeline pipeline = startPipeline(new CopyPipeline(depth, this::copyRun, b -> { },
+                () -> bulkLeft > 0 ? BlockBackend.requestsStartedAll() : 0L));
         pipeline.writeBackEarly(target);
         // only now: before the initial scan a clean granule meant "not looked at yet"
         carrying = settings.writeBlocking();
@@ -307,28 +304,29 @@ public final class MirrorJob extends Job {
         setLen(offset() + bitmap.dirtyBytes() + bitmap.copyingBytes());
     }
 
-    /** Applies the error policies to failed copies; true when the loop should look again. */
+    /** Applies the error policies to failed copies, letting the guest go on; true when the loop should look again. */
     private boolean handleFailures() {
-        List<CopyPipeline.Failure> failed = pipeline.drainFailures();
-        if (failed.isEmpty()) {
-            return false;
+        boolean failed;
+        try {
+            failed = settleFailures();
+        } catch (BlockException e) {
+            releaseHeld();
+            throw e;
         }
-        pipeline.awaitIdle();
-        failed.addAll(pipeline.drainFailures());
-        for (CopyPipeline.Failure f : failed) {
-            // a failed copy may have written part of its run: the target is no longer known to read zeros there
-            bitmap.finish(new MirrorBitmap.Run(f.offset(), f.bytes()), true, true);
-            OnError policy = f.operation() == IoOperation.READ ? onSourceError : onTargetError;
-            if (reportError(policy, f.error(), f.operation()) == ErrorAction.REPORT) {
-                releaseHeld();
-                throw f.error();
-            }
+        if (failed) {
+            releaseHeld();
         }
-        releaseHeld();
-        return true;
+        return failed;
     }
 
-    private void copy(long offset, int bytes) {
+    @Override
+    protected void failed(CopyPipeline.Failure f) {
+        // copied again once taken from the bitmap again; a failed copy may have written part of
+        // its run: the target is no longer known to read zeros there
+        bitmap.finish(new MirrorBitmap.Run(f.offset(), f.bytes()), true, true);
+    }
+
+    private void copyRun(long offset, int bytes) {
         boolean wrote = copier.copy(offset, bytes);
         addProgress(bytes);   // before finish: once the bitmap is clean, offset must already be final
         bitmap.finish(new MirrorBitmap.Run(offset, bytes), false, wrote);
@@ -336,10 +334,7 @@ public final class MirrorJob extends Job {
 
     @Override
     protected void beforePause() {
-        CopyPipeline p = pipeline;
-        if (p != null) {
-            p.awaitIdle();
-        }
+        super.beforePause();
         releaseHeld();
     }
 

@@ -1,20 +1,15 @@
 package dev.strata.jobs.stream;
 
-import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockStatus;
 import dev.strata.blockdrv.Chains;
+import dev.strata.jobs.CopyJob;
 import dev.strata.jobs.CopyPipeline;
-import dev.strata.jobs.ErrorAction;
-import dev.strata.jobs.IoOperation;
-import dev.strata.jobs.Job;
 import dev.strata.jobs.JobType;
 import dev.strata.jobs.OnError;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 
 /**
@@ -29,7 +24,7 @@ import java.util.List;
  *
  * <p>Threads: {@link #run()} on the job thread; fields are final or confined to the job thread.
  */
-public final class StreamJob extends Job {
+public final class StreamJob extends CopyJob {
 
     /** Largest chunk one copy request moves. */
     static final int MAX_CHUNK = Integer.getInteger("strata.stream.chunk", 1 << 20);
@@ -42,19 +37,17 @@ public final class StreamJob extends Job {
     private final BlockNode target;
     private final BlockNode base;
     private final String backingFileString;
-    private final OnError onError;
     private final boolean wasReadOnly;
     private final List<BlockNode> nodes;
-    private CopyPipeline pipeline;
 
     StreamJob(String id, BlockGraph graph, BlockNode target, BlockNode base, String backingFileString,
               OnError onError, boolean autoFinalize, boolean autoDismiss, boolean wasReadOnly) {
-        super(id, JobType.STREAM, autoFinalize, autoDismiss);
+        // a copy-on-read request's failure is a read failure
+        super(id, JobType.STREAM, autoFinalize, autoDismiss, onError, onError, Redo.RETRY_OR_SKIP);
         this.graph = graph;
         this.target = target;
         this.base = base;
         this.backingFileString = backingFileString;
-        this.onError = onError;
         this.wasReadOnly = wasReadOnly;
         this.nodes = List.copyOf(Chains.above(target, base));
         // known before the command returns, so the first query already shows it
@@ -81,70 +74,23 @@ public final class StreamJob extends Job {
             return;  // nothing to stream: QEMU completes at once with len 0
         }
         long len = len();
-        pipeline = new CopyPipeline(DEPTH, target::copyOnRead, this::addProgress);
-        pipeline.writeBackEarly(target);
-        Deque<CopyPipeline.Failure> retry = new ArrayDeque<>();
-        BlockException ignored = null;
-        long offset = 0;
-        while (!isCancelled()) {
-            List<CopyPipeline.Failure> failed = pipeline.drainFailures();
-            if (!failed.isEmpty()) {
-                // report what the other copies in flight hit too, before any stop takes effect
-                pipeline.awaitIdle();
-                failed.addAll(pipeline.drainFailures());
-            }
-            for (CopyPipeline.Failure f : failed) {
-                ErrorAction action = reportError(onError, f.error(), IoOperation.READ);
-                switch (action) {
-                    case STOP -> retry.add(f);
-                    case IGNORE -> {
-                        ignored = ignored != null ? ignored : f.error();
-                        addProgress(f.bytes());
-                    }
-                    case REPORT -> {
-                        pipeline.awaitIdle();
-                        throw f.error();
-                    }
-                }
-            }
-            if (!retry.isEmpty()) {
-                pausePoint();
-                if (isCancelled()) {
-                    break;
-                }
-                CopyPipeline.Failure f = retry.poll();
-                copy(f.offset(), f.bytes());
-                continue;
-            }
-            if (offset >= len) {
-                pipeline.awaitIdle();
-                if (!pipeline.hasFailures()) {
-                    break;
-                }
-                continue;
-            }
-            pausePoint();
+        startPipeline(new CopyPipeline(DEPTH, target::copyOnRead, this::addProgress)).writeBackEarly(target);
+        copyUpTo(len, offset -> {
             BlockStatus own = target.blockStatus(offset, len - offset);
             if (own.state().allocated()) {
                 addProgress(own.length());   // newer data already in the target
-                offset = own.end();
-                continue;
+                return own.end();
             }
             Chains.Allocation a = Chains.isAllocatedAbove(target.backing(), base, offset, own.length());
-            if (a.allocated()) {
-                int n = (int) (allocatedRunEnd(offset, offset + a.bytes(), Math.min(len, offset + chunkFor(MIN_CHUNK, MAX_CHUNK)))
-                        - offset);
-                copy(offset, n);
-                offset += n;
-            } else {
+            if (!a.allocated()) {
                 addProgress(a.bytes());
-                offset += a.bytes();
+                return offset + a.bytes();
             }
-        }
-        pipeline.awaitIdle();
-        if (ignored != null && !isCancelled()) {
-            throw ignored;
-        }
+            long limit = Math.min(len, offset + chunkFor(MIN_CHUNK, MAX_CHUNK));
+            int n = (int) (allocatedRunEnd(offset, offset + a.bytes(), limit) - offset);
+            copy(offset, n);
+            return offset + n;
+        });
     }
 
     /**
@@ -165,19 +111,6 @@ public final class StreamJob extends Job {
             end += next.bytes();
         }
         return Math.min(end, limit);
-    }
-
-    private void copy(long offset, int bytes) {
-        pipeline.submit(offset, bytes);
-        rateLimit(bytes);
-    }
-
-    @Override
-    protected void beforePause() {
-        CopyPipeline p = pipeline;
-        if (p != null) {
-            p.awaitIdle();
-        }
     }
 
     @Override
@@ -203,20 +136,7 @@ public final class StreamJob extends Job {
             }
             target.replaceBacking(base);
         }
-        for (BlockNode n : dropped) {
-            if (graph.backendOf(n) == null && !graph.isHeld(n) && !graph.isMonitorHeld(n) && !referencedByOtherNode(n, dropped)) {
-                graph.close(n);
-            }
-        }
-    }
-
-    private boolean referencedByOtherNode(BlockNode n, List<BlockNode> dropped) {
-        for (BlockNode other : graph.nodesNewestFirst()) {
-            if (!dropped.contains(other) && (other.backing() == n || other.file() == n)) {
-                return true;
-            }
-        }
-        return false;
+        graph.closeUnreferenced(dropped);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.strata.jobs.issue7;
+package dev.strata.jobs.copyjobs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

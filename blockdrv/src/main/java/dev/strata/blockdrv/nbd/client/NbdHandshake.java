@@ -171,7 +171,9 @@ final class NbdHandshake {
     private static BlockException optionError(Reply r, int option) {
         byte[] msg = new byte[r.data.remaining()];
         r.data.get(msg);
-        String server = msg.length == 0 ? "" : " (server reported: " + new String(msg, StandardCharsets.UTF_8) + ")";
+        // QEMU shows the server's own text only as a hint, not in the error itself
+        String server = msg.length == 0 || r.type == REP_ERR_UNKNOWN ? ""
+                : " (server reported: " + new String(msg, StandardCharsets.UTF_8) + ")";
         String text = switch (r.type) {
             case REP_ERR_UNKNOWN -> "Requested export not available";
             case REP_ERR_TLS_REQD -> "TLS negotiation required before option " + option + " (" + qemuOptionName(option) + ")";

@@ -180,12 +180,25 @@ final class NbdClientDriver implements BlockDriver, SupportsWriteZeroes, Support
 
     /** Runs {@code call} on a live connection, waiting for a reconnect within {@code reconnect-delay}. */
     private NbdClientConnection.Pending send(Call call) {
+        long delay = TimeUnit.SECONDS.toNanos(target.reconnectDelaySeconds());
+        long retryUntil = 0;
+        boolean lostOnce = false;
         while (true) {
             NbdClientConnection c = live();
             try {
                 return call.on(c);
             } catch (NbdClientConnection.Lost e) {
                 lost(c, e);
+                // a request in flight is re-sent only within reconnect-delay of its first loss, so a
+                // server that drops every connection cannot keep it looping
+                long now = System.nanoTime();
+                if (!lostOnce) {
+                    lostOnce = true;
+                    retryUntil = now + delay;
+                }
+                if (delay == 0 || now - retryUntil >= 0) {
+                    throw lostError(e.getMessage());
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new BlockException(BlockException.Kind.CANCELLED, "NBD request interrupted");
@@ -203,8 +216,7 @@ final class NbdClientDriver implements BlockDriver, SupportsWriteZeroes, Support
                 }
                 long wait = deadline - System.nanoTime();
                 if (wait <= 0) {
-                    throw new BlockException(BlockException.Kind.IO, "Connection to the NBD server '" + target.describe()
-                            + "' is lost (" + lostReason + "): Input/output error");
+                    throw lostError(lostReason);
                 }
                 changed.awaitNanos(wait);
             }
@@ -215,6 +227,11 @@ final class NbdClientDriver implements BlockDriver, SupportsWriteZeroes, Support
         } finally {
             lock.unlock();
         }
+    }
+
+    private BlockException lostError(String reason) {
+        return new BlockException(BlockException.Kind.IO, "Connection to the NBD server '" + target.describe()
+                + "' is lost (" + reason + "): Input/output error");
     }
 
     /** Forgets a broken connection (once) and starts reconnecting. */

@@ -23,6 +23,15 @@ public interface BlockDriverFactory {
      */
     BlockDriver open(BlockNode node, BlockOptions options);
 
+    /**
+     * True when a plain filename (as in {@code -drive file=...}) names this protocol, e.g.
+     * {@code nbd://...}; such a name opens this driver instead of {@code file}, as QEMU's
+     * {@code bdrv_find_protocol} does.
+     */
+    default boolean ownsFilename(String filename) {
+        return false;
+    }
+
     /** The driver's own open options that it acts on (generic node options are not listed). */
     default java.util.Set<String> runtimeOptions() {
         return java.util.Set.of();

@@ -43,6 +43,16 @@ public final class DriverRegistry {
         return byName.get(name);
     }
 
+    /** The protocol driver a filename names by its prefix ({@code nbd://...}), or {@code file}. */
+    public BlockDriverFactory protocolFor(String filename) {
+        for (BlockDriverFactory f : byName.values()) {
+            if (f.isProtocol() && f.ownsFilename(filename)) {
+                return f;
+            }
+        }
+        return require("file");
+    }
+
     public Collection<BlockDriverFactory> all() {
         return byName.values();
     }

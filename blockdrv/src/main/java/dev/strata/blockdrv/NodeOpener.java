@@ -99,9 +99,11 @@ final class NodeOpener {
             if (existing != null && !looksLikePath(file)) {
                 return existing;
             }
-            BlockOptions fo = inheritLocking(o, BlockOptions.empty().with("driver", "file").with("filename", file)
-                    .with("read-only", readOnly ? "on" : "off"));
-            return openProtocol(drivers.require("file"), fo, readOnly, prefix + "file.");
+            BlockDriverFactory protocol = drivers.protocolFor(file);
+            BlockOptions fo = BlockOptions.empty().with("driver", protocol.name()).with("filename", file)
+                    .with("read-only", readOnly ? "on" : "off");
+            return openProtocol(protocol, protocol.name().equals("file") ? inheritLocking(o, fo) : NodeCache.inherit(o, fo),
+                    readOnly, prefix + "file.");
         }
         if (!nested.isEmpty()) {
             BlockOptions fo = inheritLocking(o, nested.has("driver") ? nested : nested.with("driver", "file"));

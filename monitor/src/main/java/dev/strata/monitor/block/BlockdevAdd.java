@@ -27,7 +27,10 @@ final class BlockdevAdd {
             new Param("cache", Param.Type.OBJECT, true, List.of()), Param.optBool("read-only"), Param.optBool("force-share"),
             Param.optAny("file"), Param.optAny("backing"), Param.optStr("filename"), Param.optEnum("locking", "auto", "on", "off"),
             Param.optInt("l2-cache-size"), Param.optInt("refcount-cache-size"), Param.optInt("offset"), Param.optInt("size"),
-            Param.optBool("read-zeroes"));
+            Param.optBool("read-zeroes"),
+            // nbd: server is a SocketAddress object (type, host, port, path), flattened to server.*
+            new Param("server", Param.Type.OBJECT, true, List.of()), Param.optStr("export"), Param.optStr("tls-creds"),
+            Param.optInt("reconnect-delay"), Param.optInt("open-timeout"));
 
     private static final List<String> CACHE_MEMBERS = List.of("direct", "no-flush");
 

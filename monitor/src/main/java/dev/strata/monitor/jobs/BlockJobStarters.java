@@ -191,7 +191,8 @@ final class BlockJobStarters {
     /** drive-mirror's and drive-backup's new node: the source's size, and its cache options as QEMU's bs->open_flags. */
     private static BlockNode openTarget(BlockGraph g, String file, String format, BlockNode source, BlockNode backing,
                                         boolean existing, String nodeName) {
-        if (existing && !java.nio.file.Files.exists(java.nio.file.Path.of(file))) {
+        boolean hostFile = dev.strata.blockdrv.DriverRegistry.standard().protocolFor(file).name().equals("file");
+        if (existing && hostFile && !java.nio.file.Files.exists(java.nio.file.Path.of(file))) {
             throw JobException.generic("Could not open '" + file + "': No such file or directory");
         }
         if (existing && format == null) {

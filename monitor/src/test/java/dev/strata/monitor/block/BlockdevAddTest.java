@@ -69,6 +69,33 @@ class BlockdevAddTest {
                 + "\"file\": {\"driver\": \"file\", \"filename\": \"" + other + "\"}}"));
     }
 
+    /** An nbd node on an export of Strata's own NBD server, as QMP's SocketAddress object. */
+    @Test
+    void addsAnNbdNode() throws Exception {
+        dev.strata.blockdrv.BlockNode exported = machine.graph().open(BlockOptions.parse("file=" + img + ",format=qcow2", null));
+        dev.strata.blockdrv.BlockBackend be = machine.graph().createBackend("exp", exported,
+                dev.strata.blockdrv.BlockBackend.CacheMode.WRITEBACK);
+        Path sock = dir.resolve("nbd.sock");
+        dev.strata.blockdrv.nbd.NbdServer server = dev.strata.blockdrv.nbd.NbdServer.start(
+                dev.strata.blockdrv.nbd.NbdListenAddress.unix(sock), dev.strata.blockdrv.nbd.NbdServerOptions.plain());
+        try {
+            server.addExport(dev.strata.blockdrv.nbd.NbdExport.builder("disk", be).writable(true).build());
+            qmp("blockdev-add", "{\"driver\": \"nbd\", \"node-name\": \"remote\", \"server\": {\"type\": \"unix\", \"path\": \""
+                    + sock + "\"}, \"export\": \"disk\", \"reconnect-delay\": 2}");
+            BlockNode n = machine.graph().node("remote");
+            assertEquals("nbd", n.formatName());
+            assertEquals(1 << 20, n.size());
+            assertEquals("Requested export not available", error("{\"driver\": \"nbd\", \"node-name\": \"r2\", "
+                    + "\"server\": {\"type\": \"unix\", \"path\": \"" + sock + "\"}, \"export\": \"nope\"}"));
+            assertEquals("Parameter 'server' is missing", error("{\"driver\": \"nbd\", \"node-name\": \"r3\"}"));
+            assertEquals("nbd option 'tls-creds' is not yet supported by Strata's NBD client", error("{\"driver\": \"nbd\", "
+                    + "\"node-name\": \"r4\", \"server\": {\"type\": \"unix\", \"path\": \"" + sock + "\"}, \"tls-creds\": \"t0\"}"));
+        } finally {
+            machine.graph().closeAll();
+            server.stop();
+        }
+    }
+
     @Test
     void refusesWhatQemuRefuses() {
         String file = "\"file\": {\"driver\": \"file\", \"filename\": \"" + img + "\"}";

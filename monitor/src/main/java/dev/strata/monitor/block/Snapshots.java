@@ -43,13 +43,7 @@ final class Snapshots {
         BlockNode.Drained guest = backend != null ? backend.drain() : () -> { };
         try (guest; BlockNode.Drained oldDrained = old.drain()) {
             checkNotBusy(g, old, backend);
-            if (!old.isReadOnly()) {
-                try {
-                    old.flush();
-                } catch (BlockException e) {
-                    throw CommandException.generic("Input/output error");
-                }
-            }
+            flushOld(old);
             if (nodeName != null && snapNodeName == null) {
                 throw CommandException.generic("New overlay node-name missing");
             }
@@ -118,13 +112,7 @@ final class Snapshots {
         BlockNode.Drained guest = backend != null ? backend.drain() : () -> { };
         try (guest; BlockNode.Drained oldDrained = old.drain()) {
             checkNotBusy(g, old, backend);
-            if (!old.isReadOnly()) {
-                try {
-                    old.flush();
-                } catch (BlockException e) {
-                    throw CommandException.generic("Input/output error");
-                }
-            }
+            flushOld(old);
             BlockNode overlay = lookup(g, overlayArg, overlayArg);
             if (overlay.backing() != null) {
                 throw CommandException.generic("The overlay already has a backing image");
@@ -217,6 +205,17 @@ final class Snapshots {
             }
             if (same) {
                 throw CommandException.generic("Failed to get \"write\" lock\nIs another process using the image [" + shown + "]?");
+            }
+        }
+    }
+
+    /** The image a snapshot puts under a new overlay is flushed first; QEMU reports a failure as EIO. */
+    private static void flushOld(BlockNode old) {
+        if (!old.isReadOnly()) {
+            try {
+                old.flush();
+            } catch (BlockException e) {
+                throw CommandException.generic("Input/output error");
             }
         }
     }

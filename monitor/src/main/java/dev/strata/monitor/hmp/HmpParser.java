@@ -2,8 +2,7 @@ package dev.strata.monitor.hmp;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.monitor.Json;
-import java.math.BigDecimal;
-import java.math.BigInteger;
+import dev.strata.monitor.Sizes;
 import java.util.List;
 
 /**
@@ -71,13 +70,13 @@ public final class HmpParser {
                     if (a.optional() && p >= line.length()) {
                         break;
                     }
-                    long[] sizeAndEnd = parseSize(line, p);
-                    if (sizeAndEnd == null) {
+                    Sizes.Parsed size = Sizes.parse(line, p, Sizes.MIB);
+                    if (size == null) {
                         out.append("invalid size\n");
                         return null;
                     }
-                    result.put(a.name(), sizeAndEnd[0]);
-                    p = (int) sizeAndEnd[1];
+                    result.put(a.name(), size.value());
+                    p = size.end();
                 }
                 case 'b' -> {
                     p = skipSpace(line, p);
@@ -208,121 +207,5 @@ public final class HmpParser {
             p++;
         }
         return p;
-    }
-
-    private static final BigInteger TWO_64 = BigInteger.ONE.shiftLeft(64);
-    private static final BigInteger U64_MAX = TWO_64.subtract(BigInteger.ONE);
-
-    /**
-     * QEMU's {@code qemu_strtosz_MiB}: decimal (optionally with a fraction) or {@code 0x} hex,
-     * then an optional suffix {@code B K M G T P E} (any case, powers of 1024); a bare number is
-     * MiB. Returns {value, end position}, or null when QEMU says {@code invalid size} (negative,
-     * no digits, overflow, a fraction without scale, value above INT64_MAX).
-     */
-    static long[] parseSize(String s, int start) {
-        return parseSize(s, start, 1L << 20);
-    }
-
-    /** As {@link #parseSize(String, int)} with another unit for a bare number (1 = bytes, qemu-io's {@code cvtnum}). */
-    public static long[] parseSize(String s, int start, long defaultUnit) {
-        int p = start;
-        while (p < s.length() && isSpace(s.charAt(p))) {
-            p++;
-        }
-        boolean negative = false;
-        if (p < s.length() && (s.charAt(p) == '+' || s.charAt(p) == '-')) {
-            negative = s.charAt(p) == '-';
-            p++;
-        }
-        int digits = p;
-        while (p < s.length() && Character.isDigit(s.charAt(p)) && s.charAt(p) < 0x80) {
-            p++;
-        }
-        if (p == digits || negative) {
-            return null;
-        }
-        BigInteger val = new BigInteger(s.substring(digits, p));
-        if (val.compareTo(U64_MAX) > 0) {
-            return null;
-        }
-        BigInteger valf = BigInteger.ZERO;
-        if (val.signum() == 0 && p < s.length() && (s.charAt(p) == 'x' || s.charAt(p) == 'X')) {
-            int h = p + 1;
-            int hs = h;
-            while (h < s.length() && Character.digit(s.charAt(h), 16) >= 0 && s.charAt(h) < 0x80) {
-                h++;
-            }
-            if (h > hs) {
-                val = new BigInteger(s.substring(hs, h), 16);
-                if (val.compareTo(U64_MAX) > 0) {
-                    return null;
-                }
-                p = h;
-            }
-            // "0x" without hex digits parses as 0 ending at the 'x', as strtoull does
-            if (p < s.length() && (s.charAt(p) == '.' || suffix(s.charAt(p)) > 0)) {
-                return null;
-            }
-        } else if (p < s.length() && s.charAt(p) == '.') {
-            int f = p + 1;
-            while (f < s.length() && Character.isDigit(s.charAt(f)) && s.charAt(f) < 0x80) {
-                f++;
-            }
-            if (f < s.length() && (s.charAt(f) == 'e' || s.charAt(f) == 'E') && f > p + 1) {
-                // strtod would take an exponent; QEMU then rejects the whole input
-                int e = f + 1;
-                if (e < s.length() && (s.charAt(e) == '+' || s.charAt(e) == '-')) {
-                    e++;
-                }
-                if (e < s.length() && Character.isDigit(s.charAt(e))) {
-                    return null;
-                }
-            }
-            if (f > p + 1) {
-                double fraction = Double.parseDouble("0" + s.substring(p, f));
-                valf = new BigDecimal(fraction).multiply(new BigDecimal(TWO_64)).toBigInteger();
-                if (valf.compareTo(U64_MAX) > 0) {
-                    valf = U64_MAX;
-                }
-            }
-            p = f;
-        }
-        long mul = p < s.length() ? suffix(s.charAt(p)) : -1;
-        if (mul > 0) {
-            p++;
-        } else {
-            mul = defaultUnit;
-        }
-        BigInteger result;
-        if (mul == 1) {
-            if (valf.signum() != 0) {
-                return null;
-            }
-            result = val;
-        } else {
-            BigInteger m = BigInteger.valueOf(mul);
-            BigInteger fixed = val.multiply(m).shiftLeft(64).add(valf.multiply(m));
-            result = fixed.add(BigInteger.ONE.shiftLeft(63)).shiftRight(64);
-            if (result.compareTo(U64_MAX) > 0) {
-                return null;
-            }
-        }
-        if (result.compareTo(BigInteger.valueOf(Long.MAX_VALUE)) > 0) {
-            return null;
-        }
-        return new long[] {result.longValue(), p};
-    }
-
-    private static long suffix(char c) {
-        return switch (Character.toUpperCase(c)) {
-            case 'B' -> 1L;
-            case 'K' -> 1L << 10;
-            case 'M' -> 1L << 20;
-            case 'G' -> 1L << 30;
-            case 'T' -> 1L << 40;
-            case 'P' -> 1L << 50;
-            case 'E' -> 1L << 60;
-            default -> -1;
-        };
     }
 }

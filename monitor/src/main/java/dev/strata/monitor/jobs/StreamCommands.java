@@ -13,7 +13,7 @@ import dev.strata.monitor.CompletionKind;
 import dev.strata.monitor.Json;
 import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
-import dev.strata.monitor.hmp.HmpParser;
+import dev.strata.monitor.Sizes;
 
 /**
  * QMP {@code block-stream} and HMP {@code block_stream device [speed [base]]}. The HMP form also
@@ -57,12 +57,12 @@ final class StreamCommands {
         String base = a.str("base", null);
         Long speed = null;
         if (second != null) {
-            StringBuilder err = new StringBuilder();
-            ObjectNode parsed = HmpParser.parse("block_stream", "speed:o", second, 0, err);
-            if (parsed != null) {
-                speed = parsed.get("speed").asLong();
+            // parsed as HMP parses a size argument ('o'): the whole word, or a message
+            Sizes.Parsed size = Sizes.parse(second, 0, Sizes.MIB);
+            if (size != null && second.substring(size.end()).isBlank()) {
+                speed = size.value();
             } else if (base != null || looksNumeric(second)) {
-                ctx.print(err.toString());
+                ctx.println(size == null ? "invalid size" : "block_stream: extraneous characters at the end of line");
                 ctx.println("Try \"help block_stream\" for more information");
                 return;
             } else {

@@ -1,7 +1,7 @@
 package dev.strata.monitor.qemuio;
 
 import dev.strata.blockdrv.BlockException;
-import dev.strata.monitor.hmp.HmpParser;
+import dev.strata.monitor.Sizes;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -241,14 +241,14 @@ public final class QemuIo {
 
     /** qemu-io's {@code cvtnum}: a size in bytes with optional suffix; prints its parse error. */
     private static Long number(String s, StringBuilder out) {
-        long[] r = HmpParser.parseSize(s, 0, 1);
-        if (r == null || r[1] != s.length()) {
+        Sizes.Parsed r = Sizes.parse(s, 0, Sizes.BYTES);
+        if (r == null || r.end() != s.length()) {
             boolean big = r == null && s.chars().allMatch(Character::isDigit) && !s.isEmpty();
             out.append(big ? "Parsing error: argument too large -- " + s + "\n"
                     : "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- " + s + "\n");
             return null;
         }
-        return r[0];
+        return r.value();
     }
 
     /** qemu-io's {@code dump_buffer}. */

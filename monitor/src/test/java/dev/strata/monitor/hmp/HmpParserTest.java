@@ -1,6 +1,5 @@
 package dev.strata.monitor.hmp;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -23,27 +22,6 @@ class HmpParserTest {
         ObjectNode r = HmpParser.parse("cmd", types, rest, 0, out);
         assertEquals("", out.toString());
         return r;
-    }
-
-    @Test
-    void sizesDefaultToMebibytes() {
-        assertArrayEquals(new long[] {1 << 20, 1}, HmpParser.parseSize("1", 0));
-        assertEquals(1536, HmpParser.parseSize("1.5k", 0)[0]);
-        assertEquals(2048, HmpParser.parseSize("2048b", 0)[0]);
-        assertEquals(16L << 20, HmpParser.parseSize("0x10", 0)[0]);
-        assertEquals(4096, HmpParser.parseSize("4K", 0)[0]);
-        assertEquals(1024, HmpParser.parseSize("1.k", 0)[0]);
-        assertEquals(7L << 60, HmpParser.parseSize("7E", 0)[0]);
-        assertEquals(3L << 19, HmpParser.parseSize("1.5", 0)[0]);
-        assertEquals(0, HmpParser.parseSize("0", 0)[0]);
-        assertNull(HmpParser.parseSize("-1", 0));
-        assertNull(HmpParser.parseSize("8E", 0));
-        assertNull(HmpParser.parseSize("99999999999999999999", 0));
-        assertNull(HmpParser.parseSize("x", 0));
-        assertNull(HmpParser.parseSize("1.5b", 0));
-        assertNull(HmpParser.parseSize("0x1k", 0));
-        assertNull(HmpParser.parseSize("1.5e3", 0));
-        assertArrayEquals(new long[] {1 << 20, 1}, HmpParser.parseSize("1x", 0), "garbage after the number is left for the caller");
     }
 
     @Test

@@ -143,6 +143,8 @@ class JobCommandsTest {
         assertEquals("Error: Can't find 'C.qcow2' in the backing chain\n", hmp("block_stream virtio0 0 C.qcow2"));
         assertEquals("Error: Cannot find device='nosuch' nor node-name='nosuch'\n", hmp("block_stream nosuch"));
         assertEquals("invalid size\nTry \"help block_stream\" for more information\n", hmp("block_stream virtio0 -1 A.qcow2"));
+        assertEquals("block_stream: extraneous characters at the end of line\nTry \"help block_stream\" for more information\n",
+                hmp("block_stream virtio0 1kx"));
         assertEquals("", hmp("block_stream virtio0 1k"));
         String line = hmp("info block-jobs");
         assertTrue(line.matches("Streaming device virtio0: Completed \\d+ of 67108864 bytes, speed limit 1024 bytes/s\n"), line);

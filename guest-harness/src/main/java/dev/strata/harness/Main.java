@@ -5,6 +5,7 @@ import dev.strata.harness.launcher.BenchCatalog;
 import dev.strata.harness.launcher.DemoMachine;
 import dev.strata.harness.launcher.Launcher;
 import dev.strata.harness.launcher.UsageException;
+import dev.strata.monitor.Version;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -18,8 +19,6 @@ import java.util.Arrays;
  * <p>Called once, from the process's main thread (tests call {@link #run} in-process).
  */
 public final class Main {
-
-    public static final String VERSION = "0.1.0";
 
     private Main() {
     }
@@ -40,7 +39,7 @@ public final class Main {
             }
             return switch (args[0]) {
                 case "--version", "-version" -> {
-                    out.println("Strata version " + VERSION + " (QEMU 7.2.22 compatible block layer and monitor)");
+                    out.println("Strata version " + Version.STRATA + " (QEMU " + Version.qemu() + " compatible block layer and monitor)");
                     yield 0;
                 }
                 case "--help", "-help", "-h" -> {

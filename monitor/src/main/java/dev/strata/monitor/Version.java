@@ -9,7 +9,9 @@ public final class Version {
     public static final int MAJOR = 7;
     public static final int MINOR = 2;
     public static final int MICRO = 22;
-    public static final String PACKAGE = "Strata 0.1.0";
+    /** Strata's own version, as {@code strata --version} and {@code strata nbd --version} print it. */
+    public static final String STRATA = "0.1.0";
+    public static final String PACKAGE = "Strata " + STRATA;
 
     private Version() {
     }

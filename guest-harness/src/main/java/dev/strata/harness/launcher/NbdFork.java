@@ -25,9 +25,10 @@ final class NbdFork {
         List<String> cmd = new ArrayList<>();
         cmd.add(me.command().orElse("java"));
         String[] jvmAndArgs = me.arguments().orElse(new String[0]);
+        String mainClass = mainClass();
         int main = -1;
-        for (int i = 0; i < jvmAndArgs.length; i++) {
-            if (jvmAndArgs[i].equals(dev.strata.harness.Main.class.getName())) {
+        for (int i = 0; mainClass != null && i < jvmAndArgs.length; i++) {
+            if (jvmAndArgs[i].equals(mainClass)) {
                 main = i;
                 break;
             }
@@ -62,6 +63,15 @@ final class NbdFork {
             Thread.currentThread().interrupt();
             return 1;
         }
+    }
+
+    /**
+     * The class this JVM was started with ({@code bin/strata} starts {@code dev.strata.harness.Main}),
+     * as the JVM records it: the first word of {@code sun.java.command}. Null when unknown.
+     */
+    private static String mainClass() {
+        String command = System.getProperty("sun.java.command", "").strip();
+        return command.isEmpty() ? null : command.split("\\s+", 2)[0];
     }
 
     /** In a forked child: tells the parent the server is listening, then lets go of stdout. */

@@ -12,7 +12,7 @@ import dev.strata.blockdrv.nbd.NbdServer;
 import dev.strata.blockdrv.nbd.NbdServerOptions;
 import dev.strata.blockdrv.nbd.NbdTlsConfig;
 import dev.strata.blockdrv.nbd.tls.UserObjects;
-import dev.strata.harness.Main;
+import dev.strata.monitor.Version;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -62,7 +62,7 @@ public final class NbdTool {
             return 0;
         }
         if (o.version) {
-            out.println(PROG + " (Strata " + Main.VERSION + ", qemu-nbd 7.2 compatible)");
+            out.println(PROG + " (Strata " + Version.STRATA + ", qemu-nbd 7.2 compatible)");
             return 0;
         }
         UserObjects objects = new UserObjects();

@@ -37,7 +37,7 @@ class MainTest {
     @Test
     void version() {
         assertEquals(0, run("", "--version"));
-        assertTrue(out.toString().startsWith("Strata version " + Main.VERSION), out.toString());
+        assertTrue(out.toString().startsWith("Strata version " + dev.strata.monitor.Version.STRATA), out.toString());
     }
 
     @Test

@@ -1,6 +1,5 @@
 package dev.strata.monitor;
 
-import dev.strata.blockdrv.BlockGraph;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -15,36 +14,13 @@ public final class CommandReference {
 
     /** How to regenerate, printed by the staleness test. */
     public static final String REGENERATE =
-            ". bin/java-env && mvn -B -q -pl monitor -am test -Dtest=CommandReferenceTest -Dstrata.regenerate=true -Dsurefire.failIfNoSpecifiedTests=false";
+            ". bin/java-env && mvn -B -q -pl guest-harness -am test -Dtest=CommandReferenceTest -Dstrata.regenerate=true -Dsurefire.failIfNoSpecifiedTests=false";
 
     private CommandReference() {
     }
 
-    /** The reference for a monitor with every built-in command and every command module on the class path. */
-    public static String render() {
-        BlockGraph graph = new BlockGraph();
-        Machine bare = new Machine() {
-            public BlockGraph graph() {
-                return graph;
-            }
-
-            public RunState runState() {
-                return RunState.PRELAUNCH;
-            }
-
-            public void stop() {
-            }
-
-            public void cont() {
-            }
-
-            public void quit() {
-            }
-        };
-        return render(Monitor.create(bare).registry());
-    }
-
-    static String render(CommandRegistry r) {
+    /** The reference of every command in {@code r} (the launcher's registry, which has them all). */
+    public static String render(CommandRegistry r) {
         StringBuilder sb = new StringBuilder();
         sb.append("# Monitor command reference\n\n");
         sb.append("Generated from the command registry (`dev.strata.monitor.CommandReference`); do not edit by hand.\n");
@@ -116,10 +92,5 @@ public final class CommandReference {
 
     private static String cell(String s) {
         return s.replaceAll("\\s*\\n\\s*", " ").replace("|", "\\|");
-    }
-
-    /** Prints the reference (for {@code > docs/commands.md}). */
-    public static void main(String[] args) {
-        System.out.print(render());
     }
 }

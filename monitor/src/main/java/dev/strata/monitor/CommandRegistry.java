@@ -19,11 +19,14 @@ import java.util.function.Function;
  * The one table of monitor commands. QMP dispatches by command name, HMP by its words; both end
  * in the same {@link Command.Handler}.
  *
- * <h2>Registering commands from another package</h2>
+ * <h2>Adding commands</h2>
+ * Commands come in {@link CommandSet}s that take the machine parts they drive as constructor
+ * arguments; the launcher builds each and passes them all to {@link Monitor#create}:
  * <pre>{@code
- * public final class JobCommands implements CommandModule {
- *     public void register(CommandRegistry r, Machine m, EventBus events) {
- *         JobManager jobs = m.lookup(JobManager.class).orElseThrow();
+ * public final class JobCommands implements CommandSet {
+ *     private final JobManager jobs;
+ *     public JobCommands(JobManager jobs) { this.jobs = jobs; }
+ *     public void register(CommandRegistry r) {
  *         r.register(Command.qmp("block-job-pause")
  *                 .params(Param.str("device"))
  *                 .help("pause an active background block operation")
@@ -31,15 +34,11 @@ import java.util.function.Function;
  *                 .hmp("block_job_pause", "device:B", "device")
  *                 .complete("device", CompletionKind.JOB)
  *                 .build());
- *         r.addCompletionSource(CompletionKind.JOB, mm -> jobs.ids());
- *         jobs.addListener(e -> events.emit("JOB_STATUS_CHANGE", data));   // QMP events
+ *         r.addCompletionSource(CompletionKind.JOB, m -> jobs.ids());
  *     }
  * }
  * }</pre>
- * and list the class in {@code META-INF/services/dev.strata.monitor.CommandModule} of the monitor
- * module; {@link Monitor#create} loads it. {@link #register} refuses a name that is taken;
- * {@link #replace} swaps a command out (e.g. the built-in {@code query-block-jobs}, which reports
- * no jobs, for the job manager's real one).
+ * {@link #register} refuses a name that is taken, so two sets cannot both claim a command.
  *
  * <p>Errors: a handler throws {@link CommandException} (class + text), or lets a
  * {@link BlockException} escape (reported as GenericError with its message). Anything else is a
@@ -77,31 +76,6 @@ public final class CommandRegistry {
         }
     }
 
-    /** Adds {@code c}, dropping any command that has its QMP name or one of its HMP names. */
-    public void replace(Command c) {
-        lock.lock();
-        try {
-            List<Command> old = new ArrayList<>();
-            if (c.hasQmp() && qmp.containsKey(c.name())) {
-                old.add(qmp.get(c.name()));
-            }
-            if (c.hasHmp()) {
-                Map<String, Command> table = c.isInfo() ? hmpInfo : hmpTop;
-                for (String alias : c.hmpAliases()) {
-                    if (table.containsKey(alias)) {
-                        old.add(table.get(alias));
-                    }
-                }
-            }
-            for (Command o : old) {
-                remove(o);
-            }
-            put(c);
-        } finally {
-            lock.unlock();
-        }
-    }
-
     private void put(Command c) {
         if (c.hasQmp()) {
             qmp.put(c.name(), c);
@@ -112,12 +86,6 @@ public final class CommandRegistry {
                 table.put(alias, c);
             }
         }
-    }
-
-    private void remove(Command c) {
-        qmp.values().removeIf(x -> x == c);
-        hmpTop.values().removeIf(x -> x == c);
-        hmpInfo.values().removeIf(x -> x == c);
     }
 
     /** The QMP command {@code name}, or null. */

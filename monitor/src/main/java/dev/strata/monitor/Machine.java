@@ -5,8 +5,11 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * What the monitor needs from the machine it controls. The launcher implements it; tests use a
- * small implementation over a real {@link BlockGraph}.
+ * What every monitor command may ask of the machine it controls, through
+ * {@link CommandContext#machine()}. Parts that only some commands drive (the job manager, the
+ * NBD service, the guest) are not here: the launcher passes them to those {@link CommandSet}s'
+ * constructors. The launcher implements it; tests use a small implementation over a real
+ * {@link BlockGraph}.
  *
  * <p>Threads: every method may be called from any monitor thread (QMP clients and HMP consoles
  * run on their own virtual threads, possibly at once); implementations guard their own state.
@@ -45,14 +48,5 @@ public interface Machine {
     /** The device's {@code io-status} ({@code ok}, {@code failed}, {@code nospace}). */
     default String ioStatus(String backend) {
         return "ok";
-    }
-
-    /**
-     * Other machine parts that command modules need (e.g. the job manager for
-     * {@code dev.strata.monitor.jobs}), looked up by type so the monitor core does not depend on
-     * every module's API. Empty when the machine has no such part.
-     */
-    default <T> Optional<T> lookup(Class<T> type) {
-        return Optional.empty();
     }
 }

@@ -1,21 +1,14 @@
 package dev.strata.monitor;
 
-import dev.strata.monitor.block.BlockCommands;
 import dev.strata.monitor.hmp.HmpBuiltins;
-import dev.strata.monitor.qemuio.QemuIoCommand;
 import dev.strata.monitor.hmp.HmpInterpreter;
-import dev.strata.monitor.system.JobQueries;
-import dev.strata.monitor.system.SystemCommands;
-import dev.strata.monitor.hmp.HmpSocketServer;
-import dev.strata.monitor.qmp.QmpServer;
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.ServiceLoader;
+import java.util.List;
 
 /**
- * The monitor of one machine: the command registry with every built-in command and every
- * {@link CommandModule} on the class path, the event bus, and the HMP interpreter. The launcher
- * creates one per machine and starts the front ends it was asked for.
+ * The monitor of one machine: the command registry, the event bus and the HMP interpreter.
+ * The launcher creates one per machine with every {@link CommandSet} the machine has, then starts
+ * the front ends it was asked for on top of it ({@code QmpServer}, {@code HmpSocketServer},
+ * {@code JLineConsole}); the monitor knows none of them.
  *
  * <p>Thread safety: created once on the launcher thread; afterwards all members are safe to use
  * from any thread.
@@ -34,25 +27,19 @@ public final class Monitor {
         this.hmp = new HmpInterpreter(machine, registry, events);
     }
 
-    /** A monitor with the built-in commands and all command modules found by {@link ServiceLoader}. */
-    public static Monitor create(Machine machine) {
-        return create(machine, new EventBus());
-    }
-
-    /** As {@link #create(Machine)}, with an event bus the launcher already handed to other parts. */
-    public static Monitor create(Machine machine, EventBus events) {
-        CommandRegistry r = new CommandRegistry();
-        SystemCommands.register(r);
-        JobQueries.register(r);
-        BlockCommands.register(r);
-        QemuIoCommand.register(r);
-        HmpBuiltins.register(r, machine, events);
-        dev.strata.monitor.watch.WatchCommands.register(r);
-        for (CommandModule m : ServiceLoader.load(CommandModule.class, Monitor.class.getClassLoader())) {
-            m.register(r, machine, events);
+    /**
+     * A monitor of {@code machine} whose registry holds HMP's own commands ({@code help},
+     * {@code info}, {@code human-monitor-command}) and then every command of {@code sets}, in
+     * order; a name registered twice fails. {@code events} is the bus the launcher already gave
+     * the machine's event sources.
+     */
+    public static Monitor create(Machine machine, EventBus events, List<CommandSet> sets) {
+        Monitor m = new Monitor(machine, new CommandRegistry(), events);
+        HmpBuiltins.register(m.registry, m.hmp);
+        for (CommandSet s : sets) {
+            s.register(m.registry);
         }
-        dev.strata.monitor.system.DeviceEventBridge.attach(machine, events);
-        return new Monitor(machine, r, events);
+        return m;
     }
 
     public Machine machine() {
@@ -69,15 +56,5 @@ public final class Monitor {
 
     public HmpInterpreter hmp() {
         return hmp;
-    }
-
-    /** Starts QMP on a unix socket ({@code -qmp unix:PATH,server=on,wait=off}); close the result to stop it. */
-    public QmpServer startQmp(Path socket) throws IOException {
-        return QmpServer.start(this, socket);
-    }
-
-    /** Starts HMP on a unix socket ({@code -monitor unix:PATH,server=on,wait=off}); close the result to stop it. */
-    public HmpSocketServer startHmp(Path socket) throws IOException {
-        return HmpSocketServer.start(this, socket);
     }
 }

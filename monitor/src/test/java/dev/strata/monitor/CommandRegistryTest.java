@@ -29,7 +29,7 @@ class CommandRegistryTest {
     }
 
     private Monitor withTestCommand() {
-        Monitor m = Monitor.create(new TestMachine(dir));
+        Monitor m = new TestMachine(dir).monitor();
         m.registry().register(Command.qmp("x-test")
                 .params(Param.str("device"), Param.optInt("speed"), Param.enumOf("sync", "top", "full"), Param.optBool("force"))
                 .help("test command")
@@ -85,16 +85,17 @@ class CommandRegistryTest {
         Monitor m = withTestCommand();
         Command dup = Command.qmp("x-test").handler((c, a) -> null).build();
         assertThrows(IllegalStateException.class, () -> m.registry().register(dup));
-        m.registry().replace(Command.qmp("query-block-jobs").help("jobs").handler((c, a) -> Json.array().add(1))
-                .hmp("info block-jobs", "", "").hmpFormat((c, a, r) -> c.println("one job")).build());
-        assertEquals("one job\n", m.hmp().executeNow("info block-jobs"));
+        Command takenHmpName = Command.qmp("x-test-jobs").help("jobs").handler((c, a) -> Json.array().add(1))
+                .hmp("info block-jobs", "", "").hmpFormat((c, a, r) -> c.println("one job")).build();
+        assertThrows(IllegalStateException.class, () -> m.registry().register(takenHmpName));
+        assertEquals("No active jobs\n", m.hmp().executeNow("info block-jobs"), "the job commands' own info block-jobs stays");
         m.registry().addCompletionSource(CompletionKind.JOB, mm -> java.util.List.of("job1"));
         assertTrue(m.registry().candidates(CompletionKind.JOB, m.machine()).contains("job1"));
     }
 
     @Test
     void handlerBugsBecomeErrorsNotCrashes() throws Exception {
-        Monitor m = Monitor.create(new TestMachine(dir));
+        Monitor m = new TestMachine(dir).monitor();
         m.registry().register(Command.qmp("x-bug").handler((c, a) -> {
             throw new IllegalStateException("boom");
         }).hmp("x_bug", "", "").build());

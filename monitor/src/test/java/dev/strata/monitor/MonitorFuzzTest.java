@@ -79,7 +79,7 @@ class MonitorFuzzTest {
             f.write(b);
         }
         machine.addDrive("virtio0", disk, "raw");
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
     }
 
     @AfterEach
@@ -171,7 +171,7 @@ class MonitorFuzzTest {
     @Test
     void qmpDocumentsNeverCrashOrTouchData() throws Exception {
         byte[] before = guestDigest();
-        try (QmpServer server = monitor.startQmp(dir.resolve("fuzz.qmp"))) {
+        try (QmpServer server = QmpServer.start(monitor, dir.resolve("fuzz.qmp"))) {
             Random r = new Random(SEED + 1);
             List<String> docs = corpus(QMP_SEEDS, r, 3000, true);
             int replies = 0;

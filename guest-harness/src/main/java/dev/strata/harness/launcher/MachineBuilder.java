@@ -13,7 +13,7 @@ import dev.strata.device.Peripherals;
 import dev.strata.device.RunState;
 import dev.strata.device.VmRunState;
 import dev.strata.harness.guest.Guest;
-import dev.strata.monitor.Monitor;
+import dev.strata.monitor.EventBus;
 import dev.strata.monitor.qmp.QmpServer;
 import dev.strata.monitor.hmp.HmpSocketServer;
 import dev.strata.monitor.hmp.JLineConsole;
@@ -29,7 +29,8 @@ import java.util.Map;
  * Assembles a {@link StrataMachine} from a {@link MachineConfig}: opens {@code -blockdev} nodes and
  * {@code -drive} images into one {@link BlockGraph}, creates a backend per drive, plugs disks into
  * virtio-blk or IDE devices in QEMU's order, attaches the synthetic guest and starts its
- * workloads, then the monitor and its QMP sockets. A failure closes what was already opened and
+ * workloads, then the monitor ({@link MachineMonitor}) and the front ends on it: the HMP and QMP
+ * sockets here, the terminal console in {@link #startFrontEnds}. A failure closes what was already opened and
  * becomes one {@link UsageException} naming the option that caused it, the way QEMU reports
  * {@code -drive file=x: Could not open 'x': No such file or directory}.
  *
@@ -90,7 +91,7 @@ public final class MachineBuilder {
             m.addService(() -> workloads.stop(out, err));
             attach(graph, config, plan, m);
             workloads.start(err);
-            m.setMonitor(Monitor.create(m));
+            m.setMonitor(MachineMonitor.create(m, new EventBus()));
             startHmpSocket(m);
             startQmp(m);
             return m;
@@ -116,7 +117,7 @@ public final class MachineBuilder {
         }
         if (in == System.in && stdinIsTerminal()) {
             try {
-                JLineConsole console = JLineConsole.onSystemTerminal(machine.monitor());
+                JLineConsole console = JLineConsole.onSystemTerminal(machine.monitor(), machine.jobs());
                 // closed first on shutdown: gives the terminal back its normal settings
                 machine.addService(console::close);
                 Thread.ofPlatform().daemon().name("strata-hmp-console").start(() -> {
@@ -157,7 +158,7 @@ public final class MachineBuilder {
         }
         HmpSocketServer server;
         try {
-            server = m.monitor().startHmp(e.path());
+            server = HmpSocketServer.start(m.monitor(), e.path());
         } catch (IOException | RuntimeException ex) {
             throw new UsageException(e.typed(), "Failed to bind socket to " + e.path() + ": " + reason(ex));
         }
@@ -266,7 +267,7 @@ public final class MachineBuilder {
         for (Endpoint q : m.config().qmp()) {
             QmpServer server;
             try {
-                server = m.monitor().startQmp(q.path());
+                server = QmpServer.start(m.monitor(), q.path());
             } catch (IOException | RuntimeException e) {
                 throw new UsageException(q.typed(), "Failed to bind socket to " + q.path() + ": " + reason(e));
             }

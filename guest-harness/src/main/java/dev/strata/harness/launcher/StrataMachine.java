@@ -29,7 +29,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A running Strata machine: the block graph with its backends, the disk devices, the synthetic
  * guest and its workloads, the job manager and the monitor, as {@link MachineBuilder} assembled
- * them. It is the monitor's {@link Machine}.
+ * them. It is the monitor's {@link Machine}; the parts only some commands drive (jobs, devices,
+ * guest, {@code -object}s) are handed to those command sets by {@link MachineMonitor}.
  *
  * <p>Life cycle: built and started by the builder; {@link #awaitQuit} blocks the launcher's main
  * thread until {@code quit}, end of input on a stdio monitor, or SIGTERM/SIGINT calls
@@ -46,7 +47,6 @@ public final class StrataMachine implements Machine, AutoCloseable {
     private final Peripherals devices;
     private final Guest guest;
     private final JobManager jobs = new JobManager();
-    private final GuestWatchAdapter guestWatch;
     private final UserObjects objects = new UserObjects();
     private final PrintStream out;
     private final PrintStream err;
@@ -72,7 +72,6 @@ public final class StrataMachine implements Machine, AutoCloseable {
         this.vm = vm;
         this.devices = devices;
         this.guest = guest;
-        this.guestWatch = new GuestWatchAdapter(guest);
         this.out = out;
         this.err = err;
     }
@@ -123,17 +122,6 @@ public final class StrataMachine implements Machine, AutoCloseable {
     public String ioStatus(String backend) {
         BlockDevice d = devices.byDrive(backend);
         return d == null ? "ok" : d.ioStatus().qapiName();
-    }
-
-    /** Machine parts the monitor's command modules reach by type: jobs, run state, devices, guest (and its live figures). */
-    @Override
-    public <T> Optional<T> lookup(Class<T> type) {
-        for (Object part : new Object[] {jobs, vm, devices, guest, guestWatch, objects}) {
-            if (type.isInstance(part)) {
-                return Optional.of(type.cast(part));
-            }
-        }
-        return Optional.empty();
     }
 
     private static DeviceStats toMonitor(BlockStats s) {

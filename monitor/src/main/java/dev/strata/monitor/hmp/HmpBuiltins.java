@@ -2,8 +2,6 @@ package dev.strata.monitor.hmp;
 
 import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandRegistry;
-import dev.strata.monitor.EventBus;
-import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
 import com.fasterxml.jackson.databind.node.TextNode;
 
@@ -20,7 +18,8 @@ public final class HmpBuiltins {
     private HmpBuiltins() {
     }
 
-    public static void register(CommandRegistry r, Machine machine, EventBus events) {
+    /** Registers the three; {@code hmp} is the interpreter that {@code human-monitor-command} runs lines on. */
+    public static void register(CommandRegistry r, HmpInterpreter hmp) {
         r.register(Command.hmpOnly("help|?", "name:S?", "[cmd]")
                 .help("list the commands, or describe one")
                 .hmpRun((ctx, a) -> {
@@ -39,7 +38,6 @@ public final class HmpBuiltins {
                 })
                 .build());
 
-        HmpInterpreter hmp = new HmpInterpreter(machine, r, events);
         r.register(Command.qmp("human-monitor-command")
                 .params(Param.str("command-line"), Param.optInt("cpu-index"))
                 .help("run an HMP command line and return its output")

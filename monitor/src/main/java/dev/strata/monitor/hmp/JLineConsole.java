@@ -1,5 +1,6 @@
 package dev.strata.monitor.hmp;
 
+import dev.strata.jobs.JobManager;
 import dev.strata.monitor.EventBus;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.QmpEvent;
@@ -21,7 +22,8 @@ import org.jline.terminal.TerminalBuilder;
  * {@code quit} leave: the images are flushed and closed by {@code Machine.quit()}. Asynchronous
  * text (a job finished, an I/O error) is printed above the prompt, the half-typed line kept.
  * While block jobs run, a status line at the bottom shows a progress bar for each
- * ({@link JobStatusLine}; not on dumb terminals).
+ * ({@link JobStatusLine}; only when built with the machine's job manager, not on dumb terminals).
+ * The launcher starts it on top of the machine's {@link Monitor}.
  *
  * <p>Threads: {@link #run} owns the terminal's reader; {@link #asyncText} may come from any
  * thread and goes through {@link LineReader#printAbove}, which JLine synchronises.
@@ -29,11 +31,19 @@ import org.jline.terminal.TerminalBuilder;
 public final class JLineConsole implements EventBus.Listener, AutoCloseable {
 
     private final Monitor monitor;
+    private final JobManager jobs;
     private final Terminal terminal;
     private final LineReader reader;
 
+    /** A console without job progress bars. */
     public JLineConsole(Monitor monitor, Terminal terminal) {
+        this(monitor, null, terminal);
+    }
+
+    /** A console that draws the progress of the jobs of {@code jobs} (null: none) in its status line. */
+    public JLineConsole(Monitor monitor, JobManager jobs, Terminal terminal) {
         this.monitor = monitor;
+        this.jobs = jobs;
         this.terminal = terminal;
         DefaultParser parser = new DefaultParser();
         parser.setEscapeChars(new char[0]);
@@ -50,10 +60,10 @@ public final class JLineConsole implements EventBus.Listener, AutoCloseable {
                 .build();
     }
 
-    /** A console on the process's own terminal (stdin/stdout). */
-    public static JLineConsole onSystemTerminal(Monitor monitor) throws IOException {
+    /** A console on the process's own terminal (stdin/stdout); {@code jobs} as in the constructor. */
+    public static JLineConsole onSystemTerminal(Monitor monitor, JobManager jobs) throws IOException {
         Terminal t = TerminalBuilder.builder().system(true).name("strata").build();
-        return new JLineConsole(monitor, t);
+        return new JLineConsole(monitor, jobs, t);
     }
 
     /** Runs until quit or end of input; then the machine has been told to quit. */
@@ -61,7 +71,7 @@ public final class JLineConsole implements EventBus.Listener, AutoCloseable {
         PrintWriter w = terminal.writer();
         w.println(HmpSocketSession.BANNER);
         w.flush();
-        JobStatusLine progress = JobStatusLine.startOn(terminal, monitor.machine());
+        JobStatusLine progress = jobs == null ? null : JobStatusLine.startOn(terminal, jobs);
         try (AutoCloseable sub = monitor.events().subscribe(this); AutoCloseable bar = progress != null ? progress : () -> { }) {
             while (true) {
                 String line;

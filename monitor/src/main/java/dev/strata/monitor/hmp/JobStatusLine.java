@@ -2,7 +2,6 @@ package dev.strata.monitor.hmp;
 
 import dev.strata.jobs.BlockJobInfo;
 import dev.strata.jobs.JobManager;
-import dev.strata.monitor.Machine;
 import java.util.ArrayList;
 import java.util.List;
 import org.jline.terminal.Terminal;
@@ -19,38 +18,37 @@ import org.jline.utils.Status;
 final class JobStatusLine implements AutoCloseable {
 
     private final Status status;
-    private final Machine machine;
+    private final JobManager jobs;
     private final Thread thread;
     private volatile boolean closed;
 
-    private JobStatusLine(Status status, Machine machine) {
+    private JobStatusLine(Status status, JobManager jobs) {
         this.status = status;
-        this.machine = machine;
+        this.jobs = jobs;
         this.thread = Thread.ofVirtual().name("hmp-job-status").start(this::loop);
     }
 
     /** Starts the status line, or returns null where it cannot or should not be drawn. */
-    static JobStatusLine startOn(Terminal terminal, Machine machine) {
-        if (Terminal.TYPE_DUMB.equals(terminal.getType()) || Terminal.TYPE_DUMB_COLOR.equals(terminal.getType())
-                || machine.lookup(JobManager.class).isEmpty()) {
+    static JobStatusLine startOn(Terminal terminal, JobManager jobs) {
+        if (Terminal.TYPE_DUMB.equals(terminal.getType()) || Terminal.TYPE_DUMB_COLOR.equals(terminal.getType())) {
             return null;
         }
         Status s = Status.getStatus(terminal);
-        return s == null ? null : new JobStatusLine(s, machine);
+        return s == null ? null : new JobStatusLine(s, jobs);
     }
 
     private void loop() {
         boolean shown = false;
         while (!closed) {
             try {
-                List<BlockJobInfo> jobs = machine.lookup(JobManager.class).map(JobManager::queryBlockJobs).orElse(List.of());
-                if (!jobs.isEmpty() || shown) {
+                List<BlockJobInfo> running = jobs.queryBlockJobs();
+                if (!running.isEmpty() || shown) {
                     List<AttributedString> lines = new ArrayList<>();
-                    for (BlockJobInfo j : jobs) {
+                    for (BlockJobInfo j : running) {
                         lines.add(new AttributedString(line(j), AttributedStyle.DEFAULT.inverse()));
                     }
                     status.update(lines);
-                    shown = !jobs.isEmpty();
+                    shown = !running.isEmpty();
                 }
                 Thread.sleep(500);
             } catch (InterruptedException e) {

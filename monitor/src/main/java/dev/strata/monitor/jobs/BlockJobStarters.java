@@ -21,7 +21,6 @@ import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandRegistry;
 import dev.strata.monitor.CompletionKind;
 import dev.strata.monitor.Json;
-import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
 
 /**
@@ -37,7 +36,7 @@ final class BlockJobStarters {
     private BlockJobStarters() {
     }
 
-    static void register(CommandRegistry r, Machine machine, JobManager jobs) {
+    static void register(CommandRegistry r, JobManager jobs) {
         r.register(Command.qmp("block-commit")
                 .params(Param.optStr("job-id"), Param.str("device"), Param.optStr("base-node"), Param.optStr("base"),
                         Param.optStr("top-node"), Param.optStr("top"), Param.optStr("backing-file"), Param.optInt("speed"),

@@ -10,33 +10,36 @@ import dev.strata.jobs.JobManager;
 import dev.strata.monitor.Args;
 import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandContext;
-import dev.strata.monitor.CommandModule;
 import dev.strata.monitor.CommandRegistry;
+import dev.strata.monitor.CommandSet;
 import dev.strata.monitor.CompletionKind;
-import dev.strata.monitor.EventBus;
 import dev.strata.monitor.Json;
-import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
 import java.util.function.BiConsumer;
 
 /**
  * The job commands: {@code block-job-*} and {@code job-*} verbs, {@code query-block-jobs},
  * {@code query-jobs}, their HMP forms ({@code block_job_*}, {@code info block-jobs}), and the job
- * types' start commands ({@link StreamCommands}, ...). Also hands job events to the monitor's
- * event bus. Registered once per monitor; handlers run on monitor threads.
+ * types' start commands ({@link StreamCommands}, ...), all over the machine's one
+ * {@link JobManager}. Job events reach the monitor through {@link JobEventBridge}, which the
+ * launcher attaches. Registered once per monitor; handlers run on monitor threads.
  */
-public final class JobCommands implements CommandModule {
+public final class JobCommands implements CommandSet {
+
+    private final JobManager jobs;
+
+    public JobCommands(JobManager jobs) {
+        this.jobs = jobs;
+    }
 
     @Override
-    public void register(CommandRegistry r, Machine machine, EventBus events) {
-        JobManager jobs = MachineJobs.of(machine);
-        jobs.addListener(new JobEventBridge(events));
+    public void register(CommandRegistry r) {
         registerQueries(r, jobs);
         registerBlockJobVerbs(r, jobs);
         registerJobVerbs(r, jobs);
         r.addCompletionSource(CompletionKind.JOB, m -> jobs.jobsNewestFirst().stream().map(Job::id).toList());
-        StreamCommands.register(r, machine, jobs);
-        BlockJobStarters.register(r, machine, jobs);
+        StreamCommands.register(r, jobs);
+        BlockJobStarters.register(r, jobs);
         Transaction.register(r, jobs);
         BitmapCommands.register(r);
     }
@@ -51,7 +54,7 @@ public final class JobCommands implements CommandModule {
     }
 
     private static void registerQueries(CommandRegistry r, JobManager jobs) {
-        r.replace(Command.qmp("query-block-jobs")
+        r.register(Command.qmp("query-block-jobs")
                 .help("show progress of ongoing block device operations")
                 .handler((ctx, a) -> {
                     ArrayNode out = Json.array();
@@ -61,7 +64,7 @@ public final class JobCommands implements CommandModule {
                 .hmp("info block-jobs", "", "")
                 .hmpFormat((ctx, a, res) -> printBlockJobs(ctx, jobs))
                 .build());
-        r.replace(Command.qmp("query-jobs")
+        r.register(Command.qmp("query-jobs")
                 .help("list all jobs")
                 .handler((ctx, a) -> {
                     ArrayNode out = Json.array();

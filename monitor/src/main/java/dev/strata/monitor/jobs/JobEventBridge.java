@@ -5,6 +5,7 @@ import dev.strata.jobs.BlockJobEvent;
 import dev.strata.jobs.ErrorAction;
 import dev.strata.jobs.IoOperation;
 import dev.strata.jobs.JobEventListener;
+import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobType;
 import dev.strata.monitor.EventBus;
@@ -14,12 +15,17 @@ import dev.strata.monitor.Json;
  * Turns job events into QMP events on the monitor's bus, in the order the job manager sends
  * them (it calls under its lock; the bus only queues, so this never blocks a job).
  */
-final class JobEventBridge implements JobEventListener {
+public final class JobEventBridge implements JobEventListener {
 
     private final EventBus bus;
 
     JobEventBridge(EventBus bus) {
         this.bus = bus;
+    }
+
+    /** Sends the events of {@code jobs} to {@code bus} from now on; once per machine. */
+    public static void attach(JobManager jobs, EventBus bus) {
+        jobs.addListener(new JobEventBridge(bus));
     }
 
     @Override

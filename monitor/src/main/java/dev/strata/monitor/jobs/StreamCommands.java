@@ -11,7 +11,6 @@ import dev.strata.monitor.CommandContext;
 import dev.strata.monitor.CommandRegistry;
 import dev.strata.monitor.CompletionKind;
 import dev.strata.monitor.Json;
-import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
 import dev.strata.monitor.Sizes;
 
@@ -27,7 +26,7 @@ final class StreamCommands {
     private StreamCommands() {
     }
 
-    static void register(CommandRegistry r, Machine machine, JobManager jobs) {
+    static void register(CommandRegistry r, JobManager jobs) {
         r.register(Command.qmp("block-stream")
                 .params(Param.optStr("job-id"), Param.str("device"), Param.optStr("base"), Param.optStr("base-node"),
                         Param.optStr("backing-file"), Param.optStr("bottom"), Param.optInt("speed"),

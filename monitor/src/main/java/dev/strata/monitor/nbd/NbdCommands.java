@@ -6,16 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.nbd.NbdListenAddress;
 import dev.strata.blockdrv.nbd.NbdRemoveMode;
-import dev.strata.blockdrv.nbd.tls.UserObjects;
 import dev.strata.monitor.Args;
 import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandContext;
 import dev.strata.monitor.CommandException;
-import dev.strata.monitor.CommandModule;
 import dev.strata.monitor.CommandRegistry;
-import dev.strata.monitor.EventBus;
+import dev.strata.monitor.CommandSet;
 import dev.strata.monitor.Json;
-import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,16 +22,20 @@ import java.util.List;
  * {@code nbd-server-remove}, {@code nbd-server-stop}, {@code block-export-add},
  * {@code block-export-del}, {@code query-block-exports}, event {@code BLOCK_EXPORT_DELETED}, their
  * HMP forms, and {@code object-add}/{@code object-del} for TLS credentials and authorization
- * ({@link ObjectCommands}). Messages are QEMU 7.2's. Registered once per monitor; handlers run on
- * monitor threads.
+ * ({@link ObjectCommands}), over the machine's {@link NbdService}. Messages are QEMU 7.2's.
+ * Registered once per monitor; handlers run on monitor threads.
  */
-public final class NbdCommands implements CommandModule {
+public final class NbdCommands implements CommandSet {
+
+    private final NbdService nbd;
+
+    public NbdCommands(NbdService nbd) {
+        this.nbd = nbd;
+    }
 
     @Override
-    public void register(CommandRegistry r, Machine machine, EventBus events) {
-        UserObjects objects = machine.lookup(UserObjects.class).orElseGet(UserObjects::new);
-        NbdService nbd = new NbdService(machine.graph(), objects, events);
-        ObjectCommands.register(r, objects);
+    public void register(CommandRegistry r) {
+        ObjectCommands.register(r, nbd.objects());
         registerServer(r, nbd);
         registerExports(r, nbd);
     }

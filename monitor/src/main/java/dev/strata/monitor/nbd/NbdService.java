@@ -32,10 +32,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code BLOCK_EXPORT_DELETED}. Each export reaches its node through a backend of its own, as a
  * device does, so drains, jobs and bitmaps see its I/O.
  *
- * <p>Monitor threads call every method; the server's connection threads call the export listener.
- * {@link #lock} guards {@link #server} and {@link #entries}.
+ * <p>The launcher creates one per machine and gives it to {@link NbdCommands}. Monitor threads
+ * call every method; the server's connection threads call the export listener. {@link #lock}
+ * guards {@link #server} and {@link #entries}.
  */
-final class NbdService {
+public final class NbdService {
 
     /** What {@code block-export-add} asks for, validated by the command. */
     record ExportRequest(String id, String nodeName, String name, String description, boolean writable, boolean writethrough,
@@ -49,10 +50,20 @@ final class NbdService {
     private NbdServer server;
     private final Map<String, ExportEntry> entries = new LinkedHashMap<>();
 
-    NbdService(BlockGraph graph, UserObjects objects, EventBus events) {
+    /**
+     * The NBD service of the machine whose nodes are in {@code graph}; {@code objects} holds the
+     * TLS credentials and authorization objects it names, {@code events} gets
+     * {@code BLOCK_EXPORT_DELETED}.
+     */
+    public NbdService(BlockGraph graph, UserObjects objects, EventBus events) {
         this.graph = graph;
         this.objects = objects;
         this.events = events;
+    }
+
+    /** The {@code -object}/{@code object-add} registry the server's TLS options name. */
+    UserObjects objects() {
+        return objects;
     }
 
     void start(NbdListenAddress address, String tlsCreds, String tlsAuthz, int maxConnections) {

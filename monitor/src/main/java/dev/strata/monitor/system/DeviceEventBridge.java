@@ -6,7 +6,6 @@ import dev.strata.device.RunState;
 import dev.strata.device.VmRunState;
 import dev.strata.monitor.EventBus;
 import dev.strata.monitor.Json;
-import dev.strata.monitor.Machine;
 
 /**
  * Turns what devices and the run state report into QMP events, as QEMU sends them:
@@ -22,9 +21,9 @@ public final class DeviceEventBridge {
     private DeviceEventBridge() {
     }
 
-    /** Subscribes to the machine's devices and run state, if it has them. */
-    public static void attach(Machine machine, EventBus bus) {
-        machine.lookup(Peripherals.class).ifPresent(p -> p.addEventListener((dev, node, op, action, nospace, reason) -> {
+    /** Sends the events of the machine's {@code devices} and run state {@code vm} to {@code bus}; once per machine. */
+    public static void attach(Peripherals devices, VmRunState vm, EventBus bus) {
+        devices.addEventListener((dev, node, op, action, nospace, reason) -> {
             ObjectNode d = Json.object();
             d.put("device", dev.driveId());
             if (node != null) {
@@ -35,11 +34,11 @@ public final class DeviceEventBridge {
             d.put("nospace", nospace);
             d.put("reason", reason);
             bus.emit("BLOCK_IO_ERROR", d);
-        }));
-        machine.lookup(VmRunState.class).ifPresent(vm -> vm.addListener((before, now) -> {
+        });
+        vm.addListener((before, now) -> {
             if (now == RunState.IO_ERROR && before != RunState.IO_ERROR) {
                 bus.emit("STOP", null);
             }
-        }));
+        });
     }
 }

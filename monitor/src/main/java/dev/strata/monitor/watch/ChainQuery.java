@@ -3,6 +3,7 @@ package dev.strata.monitor.watch;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockStatus;
 import dev.strata.blockdrv.Chains;
@@ -11,8 +12,6 @@ import dev.strata.jobs.Job;
 import dev.strata.jobs.JobManager;
 import dev.strata.monitor.CommandException;
 import dev.strata.monitor.Json;
-import dev.strata.monitor.Machine;
-import dev.strata.monitor.jobs.MachineJobs;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -33,26 +32,25 @@ final class ChainQuery {
     private ChainQuery() {
     }
 
-    static ArrayNode query(Machine machine, String device) {
+    static ArrayNode query(BlockGraph graph, String device, JobManager jobs, ChainLabels labels) {
         List<BlockBackend> backends = new ArrayList<>();
-        for (BlockBackend b : machine.graph().backends()) {
+        for (BlockBackend b : graph.backends()) {
             if (device == null || device.equals(b.name())) {
                 backends.add(b);
             }
         }
         if (device != null && backends.isEmpty()) {
-            BlockNode node = machine.graph().lookupOrNull(device);
+            BlockNode node = graph.lookupOrNull(device);
             if (node == null) {
                 throw CommandException.generic("Device '" + device + "' not found");
             }
         }
-        JobManager jobs = MachineJobs.of(machine);
         ArrayNode out = Json.array();
         for (BlockBackend b : backends) {
-            out.add(chain(b.name(), b.root(), jobs, ChainLabels.of(machine)));
+            out.add(chain(b.name(), b.root(), jobs, labels));
         }
         if (device != null && backends.isEmpty()) {
-            out.add(chain(null, machine.graph().lookupOrNull(device), jobs, ChainLabels.of(machine)));
+            out.add(chain(null, graph.lookupOrNull(device), jobs, labels));
         }
         return out;
     }

@@ -3,11 +3,15 @@ package dev.strata.monitor.watch;
 import java.util.List;
 
 /**
- * What {@code info guest} reads from the machine's synthetic guest, offered through
- * {@code Machine.lookup(GuestWatch.class)}; a machine without a guest offers none. Implementations
- * read live counters and may be called from any monitor thread at any time.
+ * What {@code info guest} reads from the machine's synthetic guest; the launcher adapts its guest
+ * and gives it to {@link WatchCommands}. Implementations read live counters and may be called
+ * from any monitor thread at any time.
  */
+@FunctionalInterface
 public interface GuestWatch {
+
+    /** The figures of a machine without a synthetic guest: no workloads. */
+    GuestWatch NONE = List::of;
 
     /** One entry per workload started so far (running or finished), in start order. */
     List<Figures> workloads();

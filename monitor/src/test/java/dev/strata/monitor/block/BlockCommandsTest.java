@@ -35,7 +35,7 @@ class BlockCommandsTest {
         machine = new TestMachine(dir);
         machine.addDrive("virtio0", dir.resolve("C.qcow2"), null);
         machine.addDrive("virtio1", dir.resolve("R.img"), "raw");
-        hmp = Monitor.create(machine).hmp();
+        hmp = machine.monitor().hmp();
     }
 
     @AfterEach

@@ -35,7 +35,7 @@ class BlockdevAddTest {
     @BeforeEach
     void setUp() {
         machine = new TestMachine(dir);
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         img = dir.resolve("t.qcow2");
         DriverRegistry.standard().require("qcow2").create(img, 1 << 20, BlockOptions.empty());
     }

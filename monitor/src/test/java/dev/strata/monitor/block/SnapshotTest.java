@@ -43,7 +43,7 @@ class SnapshotTest {
         Oracle.run("qemu-img", "create", "-q", "-f", "qcow2", dir.resolve("C.qcow2").toString(), "64M");
         machine = new TestMachine(dir);
         machine.addDrive("virtio0", dir.resolve("C.qcow2"), null);
-        hmp = Monitor.create(machine).hmp();
+        hmp = machine.monitor().hmp();
     }
 
     @AfterEach

@@ -35,7 +35,7 @@ public final class ConsoleMain {
             }
         };
         machine.addDrive("virtio0", disk, "raw");
-        Monitor monitor = Monitor.create(machine);
+        Monitor monitor = machine.monitor();
         // lets the test trigger asynchronous output while a line is half typed
         monitor.registry().register(Command.hmpOnly("x_async", "", "").help("print a line above the prompt in one second")
                 .hmpRun((ctx, a) -> Thread.ofVirtual().start(() -> {
@@ -46,7 +46,7 @@ public final class ConsoleMain {
                     }
                     ctx.events().printAsync("ASYNC-LINE: job done");
                 })).build());
-        try (JLineConsole console = JLineConsole.onSystemTerminal(monitor)) {
+        try (JLineConsole console = JLineConsole.onSystemTerminal(monitor, null)) {
             console.run();
         }
         System.exit(0);

@@ -22,7 +22,7 @@ class HmpInterpreterTest {
     @BeforeEach
     void setUp() {
         machine = new TestMachine(dir);
-        hmp = Monitor.create(machine).hmp();
+        hmp = machine.monitor().hmp();
     }
 
     private String run(String line) {

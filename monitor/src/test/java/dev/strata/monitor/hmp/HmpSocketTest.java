@@ -38,8 +38,8 @@ class HmpSocketTest {
             f.setLength(16 << 20);
         }
         machine.addDrive("virtio0", raw, "raw");
-        monitor = Monitor.create(machine);
-        server = monitor.startHmp(dir.resolve("vm.hmp"));
+        monitor = machine.monitor();
+        server = HmpSocketServer.start(monitor, dir.resolve("vm.hmp"));
     }
 
     @AfterEach

@@ -155,7 +155,7 @@ class JLineConsoleTest {
     @Test
     void completerCandidates() {
         TestMachine m = new TestMachine(dir);
-        Monitor monitor = Monitor.create(m);
+        Monitor monitor = m.monitor();
         HmpCompleter c = new HmpCompleter(monitor.registry(), m);
         assertEquals(List.of("info"), c.candidates(List.of("inf"), 0, "inf"));
         assertEquals(List.of("block", "block-jobs", "blockstats"), c.candidates(List.of("info", "bl"), 1, "bl"));

@@ -39,7 +39,7 @@ class BaseNamesTest {
     @AfterEach
     void tearDown() {
         if (machine != null) {
-            MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
+            machine.jobs().cancelAll(java.time.Duration.ofSeconds(20));
             machine.graph().closeAll();
         }
     }
@@ -72,7 +72,7 @@ class BaseNamesTest {
             machine.graph().open(BlockOptions.parse("driver=file,filename=" + dir.resolve(n[1]) + ",node-name=f" + n[0], null));
             machine.graph().open(BlockOptions.parse("driver=qcow2,file=f" + n[0] + ",node-name=" + n[0] + ",backing=" + n[2], null));
         }
-        monitor = dev.strata.monitor.Monitor.create(machine);
+        monitor = machine.monitor();
     }
 
     private void seedChain() {
@@ -104,7 +104,7 @@ class BaseNamesTest {
 
     private void awaitNoJobs() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!MachineJobs.of(machine).jobsNewestFirst().isEmpty()) {
+        while (!machine.jobs().jobsNewestFirst().isEmpty()) {
             assertTrue(System.nanoTime() < deadline, "job did not end");
             Thread.sleep(5);
         }
@@ -167,7 +167,7 @@ class BaseNamesTest {
         assertEquals(both, qmpError("block-stream", "{\"device\":\"node-D\",\"job-id\":\"s1\",\"base\":\"file-B.img\"}"));
         assertEquals("Error: " + both + "\n", hmp("block_stream node-D file-B.img"));
         assertEquals(both, qmpError("block-commit", "{\"device\":\"node-D\",\"job-id\":\"c1\",\"base\":\"file-B.img\"}"));
-        assertTrue(MachineJobs.of(machine).jobsNewestFirst().isEmpty());
+        assertTrue(machine.jobs().jobsNewestFirst().isEmpty());
         // the unambiguous names still work
         assertEquals("", qmpError("block-stream", "{\"device\":\"node-D\",\"job-id\":\"s2\",\"base\":\"" + dir.resolve("X.img") + "\"}"));
     }

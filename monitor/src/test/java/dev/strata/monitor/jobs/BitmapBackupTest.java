@@ -51,13 +51,13 @@ class BitmapBackupTest {
         machine = new TestMachine(dir);
         DriverRegistry.standard().require("qcow2").create(dir.resolve("d0.qcow2"), SIZE, BlockOptions.empty());
         machine.addDrive("virtio0", dir.resolve("d0.qcow2"), null);
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name()));
     }
 
     @AfterEach
     void tearDown() {
-        MachineJobs.of(machine).cancelAll(Duration.ofSeconds(30));
+        machine.jobs().cancelAll(Duration.ofSeconds(30));
         machine.graph().closeAll();
     }
 
@@ -186,7 +186,7 @@ class BitmapBackupTest {
                 fails("drive-backup", "device", "virtio0", "sync", "incremental", "bitmap", "bx", "target", path("x.qcow2")));
         assertEquals("Cannot specify bitmap sync mode without a bitmap",
                 fails("drive-backup", "device", "virtio0", "sync", "full", "bitmap-mode", "never", "target", path("x.qcow2")));
-        assertTrue(MachineJobs.of(machine).queryBlockJobs().isEmpty());
+        assertTrue(machine.jobs().queryBlockJobs().isEmpty());
         assertTrue(events.isEmpty(), events.toString());
     }
 

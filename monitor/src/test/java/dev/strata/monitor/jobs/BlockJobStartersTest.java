@@ -60,13 +60,13 @@ class BlockJobStartersTest {
             g.closeAll();
         }
         BlockBackend b = machine.addDrive("virtio0", dir.resolve("C.qcow2"), null);
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name() + (e.data() != null && e.data().has("status") ? " " + e.data().get("status").asText() : "")));
     }
 
     @AfterEach
     void tearDown() {
-        MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
+        machine.jobs().cancelAll(java.time.Duration.ofSeconds(20));
         machine.graph().closeAll();
     }
 

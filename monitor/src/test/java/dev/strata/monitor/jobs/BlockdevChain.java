@@ -61,7 +61,7 @@ final class BlockdevChain implements AutoCloseable {
         blockdev("driver=null-co,node-name=nt,size=" + SIZE);
         blockdev("driver=file,filename=" + dir.resolve("S.qcow2") + ",node-name=fS");
         blockdev("driver=qcow2,file=fS,node-name=ov,backing=");
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name() + (e.data() != null && e.data().has("status")
                 ? " " + e.data().get("status").asText() : "")));
     }
@@ -97,7 +97,7 @@ final class BlockdevChain implements AutoCloseable {
 
     @Override
     public void close() {
-        MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
+        machine.jobs().cancelAll(java.time.Duration.ofSeconds(20));
         machine.graph().closeAll();
     }
 }

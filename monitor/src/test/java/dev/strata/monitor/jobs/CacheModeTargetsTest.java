@@ -52,13 +52,13 @@ class CacheModeTargetsTest {
         byte[] data = new byte[1 << 20];
         java.util.Arrays.fill(data, (byte) 0x5a);
         b.write(1 << 20, ByteBuffer.wrap(data));
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name()));
     }
 
     @AfterEach
     void tearDown() {
-        MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
+        machine.jobs().cancelAll(java.time.Duration.ofSeconds(20));
         machine.graph().closeAll();
     }
 

@@ -61,7 +61,7 @@ class HmpCommitTest {
         DriverRegistry.standard().require("qcow2").create(dir.resolve("lone.qcow2"), SIZE, BlockOptions.empty());
         machine.addDrive("virtio0", dir.resolve("C.qcow2"), null);
         machine.addDrive("virtio1", dir.resolve("lone.qcow2"), null);
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name()));
     }
 

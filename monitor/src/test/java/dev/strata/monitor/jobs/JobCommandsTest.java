@@ -69,14 +69,14 @@ class JobCommandsTest {
         BlockNode n = machine.graph().open(root);
         BlockBackend b = machine.graph().createBackend("virtio0", n, BlockBackend.CacheMode.WRITEBACK);
         b.setAttachedTo("/machine/peripheral-anon/device[0]/virtio-backend");
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name() + (e.data() != null && e.data().has("status") ? " " + e.data().get("status").asText() : "")));
     }
 
     @AfterEach
     void tearDown() {
         if (monitor != null) {
-            MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
+            machine.jobs().cancelAll(java.time.Duration.ofSeconds(20));
         }
         machine.graph().closeAll();
     }
@@ -200,7 +200,7 @@ class JobCommandsTest {
         e = assertThrows(CommandException.class, () -> qmp("block-stream", obj("device", "virtio0").put("on-error", "bogus")));
         assertEquals("Parameter 'on-error' does not accept value 'bogus'", e.desc());
         qmp("block-stream", obj("device", "virtio0").put("job-id", "s3").put("auto-finalize", false).put("auto-dismiss", false));
-        JobManager jobs = MachineJobs.of(machine);
+        JobManager jobs = machine.jobs();
         assertTrue(jobs.find("s3").awaitStatus(dev.strata.jobs.JobStatus.PENDING, java.time.Duration.ofSeconds(60)));
         assertTrue(events.contains("BLOCK_JOB_PENDING"));
         qmp("block-job-finalize", obj("id", "s3"));

@@ -62,13 +62,13 @@ class NbdMirrorTest {
         machine.addDrive("virtio0", src, null);
         write(0, 1 << 20, 0x5a);
         write(7L << 20, 300 << 10, 0x6b);
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name() + (e.data() != null && e.data().has("status") ? " " + e.data().get("status").asText() : "")));
     }
 
     @AfterEach
     void tearDown() {
-        MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
+        machine.jobs().cancelAll(java.time.Duration.ofSeconds(20));
         machine.graph().closeAll();
         if (qemuNbd != null) {
             qemuNbd.destroyForcibly();

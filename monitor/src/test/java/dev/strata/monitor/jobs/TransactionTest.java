@@ -50,13 +50,13 @@ class TransactionTest {
         }
         machine.addDrive("virtio0", dir.resolve("d0.qcow2"), null);
         machine.addDrive("virtio1", dir.resolve("d1.qcow2"), null);
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> events.add(e.name() + (e.data() != null && e.data().has("device") ? " " + e.data().get("device").asText() : "")));
     }
 
     @AfterEach
     void tearDown() {
-        MachineJobs.of(machine).cancelAll(Duration.ofSeconds(30));
+        machine.jobs().cancelAll(Duration.ofSeconds(30));
         machine.graph().closeAll();
     }
 
@@ -127,7 +127,7 @@ class TransactionTest {
         b0.write(0, ByteBuffer.wrap(new byte[4096]));
         assertFalse(Files.exists(dir.resolve("s0.qcow2")), "the overlay this transaction created is gone");
         assertFalse(Files.exists(dir.resolve("b1.qcow2")), "the backup target it created is gone");
-        assertTrue(MachineJobs.of(machine).queryBlockJobs().isEmpty(), "the backup job was cancelled");
+        assertTrue(machine.jobs().queryBlockJobs().isEmpty(), "the backup job was cancelled");
         assertTrue(events.contains("BLOCK_JOB_CANCELLED virtio1"), events.toString());
         assertEquals(null, machine.graph().backend("virtio1").root().blocker());
         // nothing left behind: the same names work now
@@ -178,6 +178,6 @@ class TransactionTest {
         qmp("block-job-cancel", cancel);
         await("BLOCK_JOB_CANCELLED virtio0", 1);
         Thread.sleep(300);
-        assertEquals(1, MachineJobs.of(machine).queryBlockJobs().size(), "individual: the other job runs on");
+        assertEquals(1, machine.jobs().queryBlockJobs().size(), "individual: the other job runs on");
     }
 }

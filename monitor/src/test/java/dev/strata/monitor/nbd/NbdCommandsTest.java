@@ -50,7 +50,7 @@ class NbdCommandsTest {
         machine = new TestMachine(dir);
         DriverRegistry.standard().require("qcow2").create(dir.resolve("d0.qcow2"), SIZE, BlockOptions.empty());
         machine.addDrive("virtio0", dir.resolve("d0.qcow2"), "qcow2");
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         monitor.events().subscribe(e -> {
             events.add(e.name() + " " + e.data());
             order.add("event");
@@ -196,12 +196,12 @@ class NbdCommandsTest {
         DriverRegistry.standard().require("qcow2").create(top, SIZE,
                 BlockOptions.empty().with("backing_file", base.toString()).with("backing_fmt", "qcow2"));
         BlockBackend be = machine.addDrive("virtio0", top, "qcow2");
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         String baseNode = be.root().backing().nodeName();
         startUnix();
         qmp("block-export-add", "{\"type\":\"nbd\",\"id\":\"b\",\"node-name\":\"" + baseNode + "\",\"name\":\"base\"}");
         qmp("block-stream", "{\"device\":\"virtio0\",\"job-id\":\"s\"}");
-        var jobs = dev.strata.monitor.jobs.MachineJobs.of(machine);
+        var jobs = machine.jobs();
         for (int i = 0; i < 1200 && !jobs.jobsNewestFirst().isEmpty(); i++) {
             Thread.sleep(50);
         }

@@ -14,7 +14,6 @@ import dev.strata.monitor.Json;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.Oracle;
 import dev.strata.monitor.TestMachine;
-import dev.strata.monitor.jobs.MachineJobs;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,12 +54,12 @@ class PullBackupTest {
         DriverRegistry.standard().require("qcow2").create(dir.resolve("disk.qcow2"), SIZE, BlockOptions.empty());
         DriverRegistry.standard().require("qcow2").create(dir.resolve("fleece.qcow2"), SIZE, BlockOptions.empty());
         machine.addDrive("virtio0", dir.resolve("disk.qcow2"), "qcow2");
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
     }
 
     @AfterEach
     void tearDown() {
-        MachineJobs.of(machine).cancelAll(Duration.ofSeconds(30));
+        machine.jobs().cancelAll(Duration.ofSeconds(30));
         machine.graph().closeAll();
     }
 

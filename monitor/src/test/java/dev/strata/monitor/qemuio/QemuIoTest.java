@@ -33,7 +33,7 @@ class QemuIoTest {
             f.setLength(1 << 20);
         }
         machine.addDrive("virtio0", raw, "raw");
-        hmp = Monitor.create(machine).hmp();
+        hmp = machine.monitor().hmp();
     }
 
     @AfterEach

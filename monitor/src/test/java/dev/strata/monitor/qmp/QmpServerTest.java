@@ -31,7 +31,7 @@ class QmpServerTest {
     @BeforeEach
     void start() throws Exception {
         machine = new TestMachine(dir);
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor();
         server = QmpServer.start(monitor, dir.resolve("vm.qmp"));
     }
 

@@ -16,11 +16,9 @@ import dev.strata.monitor.CommandException;
 import dev.strata.monitor.Json;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.TestMachine;
-import dev.strata.monitor.jobs.MachineJobs;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -55,22 +53,17 @@ class WatchCommandsTest {
     }
 
     private void start(String top, GuestWatch guest) {
-        machine = new TestMachine(dir) {
-            @Override
-            public <T> Optional<T> lookup(Class<T> type) {
-                return guest != null && type == GuestWatch.class ? Optional.of(type.cast(guest)) : super.lookup(type);
-            }
-        };
+        machine = new TestMachine(dir);
         BlockOptions o = BlockOptions.empty().with("file", dir.resolve(top).toString()).with("node-name", "top");
         BlockBackend b = machine.graph().createBackend("virtio0", machine.graph().open(o), BlockBackend.CacheMode.WRITEBACK);
         b.setAttachedTo("/machine/peripheral-anon/device[0]/virtio-backend");
-        monitor = Monitor.create(machine);
+        monitor = machine.monitor(guest != null ? guest : GuestWatch.NONE);
     }
 
     @AfterEach
     void tearDown() {
         if (monitor != null) {
-            MachineJobs.of(machine).cancelAll(java.time.Duration.ofSeconds(20));
+            machine.jobs().cancelAll(java.time.Duration.ofSeconds(20));
             machine.graph().closeAll();
         }
     }

@@ -7,11 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.monitor.hmp.HmpInterpreter;
 import dev.strata.monitor.qmp.QmpServer;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
+import dev.strata.monitor.qmp.QmpTestClient;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -178,17 +175,15 @@ class MonitorFuzzTest {
             // batches on fresh connections: a mutation may leave a string or bracket open, and the
             // server then rightly waits for more; end of input closes the batch and flushes replies
             for (int i = 0; i < docs.size(); i += 25) {
-                try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                    c.connect(UnixDomainSocketAddress.of(server.path()));
-                    Lines in = new Lines(c);
-                    in.next();
+                try (QmpTestClient c = QmpTestClient.connect(server.path())) {
+                    c.line();
                     StringBuilder batch = new StringBuilder("{\"execute\": \"qmp_capabilities\"}\n");
                     for (String d : docs.subList(i, Math.min(docs.size(), i + 25))) {
                         batch.append(d).append('\n');
                     }
-                    send(c, batch.toString());
-                    c.shutdownOutput();
-                    for (String l = in.next(); l != null; l = in.next()) {
+                    c.send(batch.toString());
+                    c.endInput();
+                    for (String l = c.line(); l != null; l = c.line()) {
                         replies++;
                         assertTrue(l.startsWith("{\"return\"") || l.startsWith("{\"error\"") || l.startsWith("{\"id\"")
                                 || l.startsWith("{\"timestamp\""), l);
@@ -197,56 +192,13 @@ class MonitorFuzzTest {
                 }
             }
             assertTrue(replies > 1500, "replies: " + replies);
-            try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                c.connect(UnixDomainSocketAddress.of(server.path()));
-                Lines in = new Lines(c);
-                in.next();
-                send(c, "{\"execute\": \"qmp_capabilities\"}\n{\"execute\": \"query-status\", \"id\": 1}\n");
-                assertEquals("{\"return\": {}}", in.next());
-                assertTrue(in.next().startsWith("{\"return\": {\"status\""));
+            try (QmpTestClient c = QmpTestClient.connect(server.path())) {
+                c.line();
+                c.send("{\"execute\": \"qmp_capabilities\"}\n{\"execute\": \"query-status\", \"id\": 1}\n");
+                assertEquals("{\"return\": {}}", c.line());
+                assertTrue(c.line().startsWith("{\"return\": {\"status\""));
             }
         }
         assertEquals(java.util.HexFormat.of().formatHex(before), java.util.HexFormat.of().formatHex(guestDigest()));
-    }
-
-    private static void send(SocketChannel c, String s) throws Exception {
-        ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-            c.write(b);
-        }
-    }
-
-    /** \r\n-separated lines from the socket. */
-    static final class Lines {
-        private final SocketChannel c;
-        private final StringBuilder buf = new StringBuilder();
-        private final java.io.ByteArrayOutputStream raw = new java.io.ByteArrayOutputStream();
-
-        Lines(SocketChannel c) {
-            this.c = c;
-        }
-
-        String next() throws Exception {
-            while (true) {
-                int nl = buf.indexOf("\r\n");
-                if (nl >= 0) {
-                    String l = buf.substring(0, nl);
-                    buf.delete(0, nl + 2);
-                    return l;
-                }
-                ByteBuffer b = ByteBuffer.allocate(65536);
-                int n = c.read(b);
-                if (n < 0) {
-                    return null;
-                }
-                raw.write(b.array(), 0, n);
-                String s = raw.toString(StandardCharsets.UTF_8);
-                // keep an incomplete UTF-8 sequence for the next read
-                if (!s.endsWith("\ufffd")) {
-                    buf.append(s);
-                    raw.reset();
-                }
-            }
-        }
     }
 }

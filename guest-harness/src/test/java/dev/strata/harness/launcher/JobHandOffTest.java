@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.strata.monitor.qmp.QmpTestClient;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -37,7 +38,7 @@ class JobHandOffTest {
     Path dir;
 
     private StrataMachine machine;
-    private WireMonitors.Qmp qmp;
+    private QmpTestClient qmp;
     private WireMonitors.Hmp hmp;
 
     @BeforeEach
@@ -57,13 +58,13 @@ class JobHandOffTest {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
         machine = new MachineBuilder(new ByteArrayInputStream(new byte[0]), new PrintStream(sink, true),
                 new PrintStream(sink, true)).build(c);
-        qmp = new WireMonitors.Qmp(q);
+        qmp = QmpTestClient.negotiate(q);
         hmp = new WireMonitors.Hmp(h);
     }
 
     @AfterEach
     void stop() throws IOException {
-        try (StrataMachine m = machine; WireMonitors.Qmp q = qmp; WireMonitors.Hmp h = hmp) {
+        try (StrataMachine m = machine; QmpTestClient q = qmp; WireMonitors.Hmp h = hmp) {
             // closes all three
         }
     }

@@ -3,14 +3,12 @@ package dev.strata.harness.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
+import dev.strata.monitor.qmp.QmpTestClient;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -33,56 +31,6 @@ class MachineEndToEndTest {
     @TempDir
     Path dir;
 
-    /** A line-based QMP client on a unix socket. */
-    private static final class Qmp implements AutoCloseable {
-        final SocketChannel ch;
-        final BufferedReader in;
-        final OutputStream out;
-
-        Qmp(Path socket) throws Exception {
-            ch = connect(socket);
-            in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
-            out = Channels.newOutputStream(ch);
-        }
-
-        /** The file appears at bind, a moment before the server listens: retry briefly. */
-        private static SocketChannel connect(Path socket) throws Exception {
-            for (int attempt = 0; ; attempt++) {
-                SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-                try {
-                    c.connect(UnixDomainSocketAddress.of(socket));
-                    return c;
-                } catch (java.net.ConnectException e) {
-                    c.close();
-                    if (attempt > 500) {
-                        throw e;
-                    }
-                    Thread.sleep(20);
-                }
-            }
-        }
-
-        String line() throws Exception {
-            return in.readLine();
-        }
-
-        /** Sends a command and returns the first line that is not an event. */
-        String call(String json) throws Exception {
-            out.write((json + "\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            String l;
-            while ((l = in.readLine()) != null && l.startsWith("{\"timestamp\"")) {
-                // events may come before the reply
-            }
-            return l;
-        }
-
-        @Override
-        public void close() throws Exception {
-            ch.close();
-        }
-    }
-
     private static void waitFor(Path p) throws InterruptedException {
         for (int i = 0; i < 3000 && !Files.exists(p); i++) {
             Thread.sleep(20);
@@ -102,7 +50,7 @@ class MachineEndToEndTest {
                 new Launcher(stdin, new PrintStream(out, true), new PrintStream(err, true)).runDemo(folder));
         Path socket = DemoMachine.qmpSocket(folder);
         waitFor(socket);
-        try (Qmp q = new Qmp(socket)) {
+        try (QmpTestClient q = QmpTestClient.connect(socket)) {
             String greeting = q.line();
             assertTrue(greeting.startsWith("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}"), greeting);
             assertEquals("{\"return\": {}}", q.call("{\"execute\": \"qmp_capabilities\"}"));
@@ -134,20 +82,26 @@ class MachineEndToEndTest {
                         "-drive", "file=" + img + ",format=raw,if=virtio",
                         "-chardev", "socket,id=hmp0,path=" + hmp + ",server=on,wait=off", "-mon", "chardev=hmp0,mode=readline")));
         waitFor(hmp);
-        try (Qmp c = new Qmp(hmp)) {
-            c.out.write("info status\ninfo block-jobs\nnosuch\n".getBytes(StandardCharsets.UTF_8));
-            c.out.flush();
+        try (SocketChannel c = QmpTestClient.socketWhenListening(hmp)) {
+            InputStream in = Channels.newInputStream(c);
+            OutputStream out = Channels.newOutputStream(c);
+            out.write("info status\ninfo block-jobs\nnosuch\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
             StringBuilder got = new StringBuilder();
             int c0;
             String expectedEnd = "unknown command: 'nosuch'\r\n(qemu) ";
-            while (!got.toString().endsWith(expectedEnd) && (c0 = c.in.read()) >= 0) {
+            while (!got.toString().endsWith(expectedEnd) && (c0 = in.read()) >= 0) {
                 got.append((char) c0);
             }
             assertEquals("QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) info status\r\nVM status: paused (prelaunch)\r\n"
                     + "(qemu) info block-jobs\r\nNo active jobs\r\n(qemu) nosuch\r\n" + expectedEnd, got.toString());
-            c.out.write("quit\n".getBytes(StandardCharsets.UTF_8));
-            c.out.flush();
-            assertEquals("quit", c.line());
+            out.write("quit\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            StringBuilder echo = new StringBuilder();
+            while (!echo.toString().endsWith("\n") && (c0 = in.read()) >= 0) {
+                echo.append((char) c0);
+            }
+            assertEquals("quit\r\n", echo.toString());
         }
         assertEquals(0, status.get(60, TimeUnit.SECONDS), err.toString());
     }

@@ -44,6 +44,21 @@ class ModuleBoundariesSelfTest {
         assertEquals("JLine and Jackson belong to monitor", check("jobs", false, "String s = \"x\"; org.jline.Foo f;"));
     }
 
+    @Test
+    void monitorWiringRules() {
+        String command = "monitor/src/main/java/dev/strata/monitor/jobs/StreamCommands.java";
+        String monitor = "monitor/src/main/java/dev/strata/monitor/Monitor.java";
+        assertNotNull(inMonitor(command, "dev.strata.monitor.hmp.HmpParser"), "a command borrowing HMP's parser");
+        assertNotNull(inMonitor(monitor, "dev.strata.monitor.hmp.JLineConsole"), "the monitor knowing a front end");
+        assertNotNull(inMonitor(monitor, "java.util.ServiceLoader"), "service loading");
+        assertNull(inMonitor(monitor, "dev.strata.monitor.hmp.HmpInterpreter"));
+        assertNull(inMonitor(command, "dev.strata.monitor.Sizes"));
+    }
+
+    private static String inMonitor(String file, String ref) {
+        return ModuleBoundariesTest.violation(new ModuleBoundariesTest.Source("monitor", false, Path.of(file), ""), ref);
+    }
+
     /** Builds the checker's private source record through its accessible constructor. */
     private record ModuleBoundariesTestSource(String module, boolean test) {
         ModuleBoundariesTest.Source source() {

@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
  * The module rules of the architecture, checked on the sources of every module: JLine and
  * Jackson only in monitor, the Disruptor only in device, device and jobs blind to each other,
  * blockdrv on nothing but the JDK and slf4j, and BouncyCastle (PEM parsing for NBD's TLS) only in
- * {@code dev.strata.blockdrv.nbd.tls} (and in tests, which make certificates with it). Comments and
- * string literals are ignored, so only real code references count.
+ * {@code dev.strata.blockdrv.nbd.tls} (and in tests, which make certificates with it), and the
+ * monitor's one-way wiring ({@link #monitorWiring}). Comments and string literals are ignored, so
+ * only real code references count.
  */
 class ModuleBoundariesTest {
 
@@ -77,12 +78,36 @@ class ModuleBoundariesTest {
                 return "blockdrv may use only the JDK, slf4j and itself";
             }
         }
+        if (m.equals("monitor") && !s.test()) {
+            String why = monitorWiring(s, ref);
+            if (why != null) {
+                return why;
+            }
+        }
         if (!m.equals("blockdrv") && ref.startsWith("dev.strata.")) {
             String target = ref.substring("dev.strata.".length()).split("\\.")[0];
             if (m.equals("blockdrv") || (target.equals("harness") && !m.equals("guest-harness"))
                     || (target.equals("monitor") && !List.of("monitor", "guest-harness").contains(m))) {
                 return "a module may only use modules below it";
             }
+        }
+        return null;
+    }
+
+    /**
+     * The monitor is wired by the launcher and runs one way: no service loading, and only
+     * {@code Monitor} (which owns the HMP interpreter) reaches into {@code hmp/} from outside it,
+     * so command files take shared argument parsing from {@code dev.strata.monitor} and the
+     * monitor never knows the front ends started on it.
+     */
+    static String monitorWiring(Source s, String ref) {
+        if (ref.startsWith("java.util.ServiceLoader.")) {
+            return "the launcher wires the monitor's command sets; no ServiceLoader";
+        }
+        boolean monitorOwnsInterpreter = s.file().getFileName().toString().equals("Monitor.java")
+                && (ref.startsWith("dev.strata.monitor.hmp.HmpInterpreter.") || ref.startsWith("dev.strata.monitor.hmp.HmpBuiltins."));
+        if (ref.startsWith("dev.strata.monitor.hmp.") && !inPackage(s, "dev.strata.monitor.hmp") && !monitorOwnsInterpreter) {
+            return "only hmp/ uses hmp/: shared argument parsing lives in dev.strata.monitor (Sizes)";
         }
         return null;
     }

@@ -10,6 +10,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * What happened during a run, recorded as it happens: each guest workload's IOPS and p99 latency
  * every {@link #sampleMillis()} ms, each job's lifetime, phases ({@code created}, {@code running},
  * {@code ready}, ...) and progress, the monitor's events, and the backing chain before and after.
+ * A run with several machines records each under its machine's name ({@link #machineStarted};
+ * the methods without a machine record under {@code ""}), so the report can label both ends.
  * Any thread may record; {@link #snapshot()} gives an immutable copy for rendering. Guarded by
  * {@code lock}.
  */

@@ -71,8 +71,10 @@ public final class SvgReport {
         chart(s, series, bucket, axis, p99Top, false, d);
         events(s, d, strips, axis, iopsTop, p99Top + CHART_H, eventsTop);
         JobLanes.draw(s, d, axis, jobsTop);
-        chain(s, chainTop, "backing chain before", d.chainBefore());
-        chain(s, chainTop + 90, "backing chain after", d.chainAfter());
+        // the chain is the first machine's first drive: say whose when there are two ends
+        String whose = several(d) ? " (" + who(d, d.machines().get(0)) + ")" : "";
+        chain(s, chainTop, "backing chain before" + whose, d.chainBefore());
+        chain(s, chainTop + 90, "backing chain after" + whose, d.chainAfter());
         s.append("</svg>\n");
         return s.toString();
     }

@@ -140,6 +140,7 @@ class SvgReportTest {
         assertEquals(List.of("src", "dst", "on src", "on dst"), strips);
         assertEquals(2, byClass(doc, "line", "event").size());
         assertTrue(svg.contains("virtio0 — completed") && svg.contains("virtio0 — running"), "two jobs called virtio0");
+        assertTrue(svg.contains("backing chain after (src)"), "the chain drawn is the first machine's");
     }
 
     @Test

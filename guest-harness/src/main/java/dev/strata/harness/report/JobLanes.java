@@ -17,7 +17,8 @@ final class JobLanes {
     private JobLanes() {
     }
 
-    static void draw(StringBuilder s, List<Timeline.JobSpan> jobs, SvgReport.Axis axis, int top) {
+    static void draw(StringBuilder s, Timeline.Data d, SvgReport.Axis axis, int top) {
+        List<Timeline.JobSpan> jobs = d.jobs();
         s.append("<g id=\"jobs\">\n");
         s.append(Svg.text(8, top - 8, "jobs", "font-weight=\"bold\""));
         if (jobs.isEmpty()) {
@@ -29,7 +30,12 @@ final class JobLanes {
             phases(s, j, axis, y, end);
             progress(s, j, axis, y + PHASE_H + 2, end);
             s.append(Svg.text(8, y + 11, Svg.esc(j.type()), "fill=\"#333\""));
+            String who = SvgReport.who(d, j.machine());
             s.append(Svg.text(8, y + PHASE_H + 18, Svg.esc(j.id()), "fill=\"#333\" font-size=\"10\""));
+            if (!who.isEmpty()) {
+                // whose job: a lane of the source and one of the destination look alike otherwise
+                s.append(Svg.text(8, y + PHASE_H + 32, Svg.esc("on " + who), "class=\"machine\" fill=\"#333\" font-size=\"10\" font-weight=\"bold\""));
+            }
             y += LANE;
         }
         s.append("</g>\n");

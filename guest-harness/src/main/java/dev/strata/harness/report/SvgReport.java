@@ -28,6 +28,10 @@ public final class SvgReport {
     static final String[] P99_COLOURS = {"#d9822b", "#c0392b", "#b7950b", "#6e2c00"};
     static final String PROGRESS_COLOUR = "#197a4b";
     static final String EVENT_COLOUR = "#b03060";
+    /** The events of each machine in their own colour: the first machine's as in a run with one. */
+    static final String[] EVENT_COLOURS = {EVENT_COLOUR, "#1f5fa8", "#6b4c9a"};
+    /** Height of one machine's events strip: three rows of names and a gap. */
+    static final int EVENT_STRIP_H = 3 * 14 + 12;
     static final Map<String, String> PHASE_COLOURS = Map.of("created", "#c8c8c8", "running", "#8fdcb4", "ready", "#f2c14e",
             "paused", "#e6e6a0", "standby", "#e6e6a0", "waiting", "#d8d8d8", "pending", "#f5a97f", "aborting", "#e57373",
             "concluded", "#777777");
@@ -39,12 +43,13 @@ public final class SvgReport {
         long t0 = d.startMillis();
         long span = Math.max(1000, d.endMillis() - t0);
         Axis axis = new Axis(t0, span);
-        Map<String, List<Timeline.Sample>> series = bySeries(d.samples());
+        Map<String, List<Timeline.Sample>> series = bySeries(d);
+        List<String> strips = eventStrips(d);
         long bucket = bucketMillis(d, series, span);
         int iopsTop = 80;
         int p99Top = iopsTop + CHART_H + 40;
         int eventsTop = p99Top + CHART_H + 30;
-        int jobsTop = eventsTop + 3 * 14 + 40;
+        int jobsTop = eventsTop + strips.size() * EVENT_STRIP_H + 40 - (EVENT_STRIP_H - 3 * 14);
         int lanes = Math.max(1, d.jobs().size());
         int chainTop = jobsTop + lanes * JobLanes.LANE + 30;
         int height = chainTop + 2 * 90 + 20;
@@ -58,12 +63,18 @@ public final class SvgReport {
         s.append(Svg.text(LEFT, 46, String.format(Locale.ROOT, "%.1f s recorded, %d guest samples, %d job(s), %d event(s)",
                 span / 1000.0, d.samples().size(), d.jobs().size(), d.events().size()), "fill=\"#555\""));
         s.append(Svg.text(LEFT, 62, Svg.esc(sampling(d.sampleMillis(), bucket)), "fill=\"#555\" id=\"sampling\""));
+        if (several(d)) {
+            s.append(Svg.text(LEFT + 420, 46, Svg.esc(d.machines().size() + " machines: " + String.join(", ", strips)
+                    + " (lines, event rows and jobs are labelled with their machine)"), "fill=\"#555\" id=\"machines\""));
+        }
         chart(s, series, bucket, axis, iopsTop, true, d);
         chart(s, series, bucket, axis, p99Top, false, d);
-        events(s, d.events(), axis, iopsTop, p99Top + CHART_H, eventsTop);
-        JobLanes.draw(s, d.jobs(), axis, jobsTop);
-        chain(s, chainTop, "backing chain before", d.chainBefore());
-        chain(s, chainTop + 90, "backing chain after", d.chainAfter());
+        events(s, d, strips, axis, iopsTop, p99Top + CHART_H, eventsTop);
+        JobLanes.draw(s, d, axis, jobsTop);
+        // the chain is the first machine's first drive: say whose when there are two ends
+        String whose = several(d) ? " (" + who(d, d.machines().get(0)) + ")" : "";
+        chain(s, chainTop, "backing chain before" + whose, d.chainBefore());
+        chain(s, chainTop + 90, "backing chain after" + whose, d.chainAfter());
         s.append("</svg>\n");
         return s.toString();
     }
@@ -81,12 +92,39 @@ public final class SvgReport {
                 : base + "; drawn as " + bucket + " ms averages (p99: the highest of each " + bucket + " ms)";
     }
 
-    private static Map<String, List<Timeline.Sample>> bySeries(List<Timeline.Sample> samples) {
+    /** A line per workload; with several machines each is named after its machine too ({@code dst virtio0-randrw}). */
+    private static Map<String, List<Timeline.Sample>> bySeries(Timeline.Data d) {
         Map<String, List<Timeline.Sample>> m = new LinkedHashMap<>();
-        for (Timeline.Sample x : samples) {
-            m.computeIfAbsent(x.series(), k -> new ArrayList<>()).add(x);
+        for (Timeline.Sample x : d.samples()) {
+            String who = who(d, x.machine());
+            m.computeIfAbsent(who.isEmpty() ? x.series() : who + " " + x.series(), k -> new ArrayList<>()).add(x);
         }
         return m;
+    }
+
+    /** Whether the run had more than one machine: then everything drawn says whose it is. */
+    static boolean several(Timeline.Data d) {
+        return d.machines().size() > 1;
+    }
+
+    /** The label of a machine's rows, lines and lanes: empty for a run with one machine. */
+    static String who(Timeline.Data d, String machine) {
+        if (!several(d)) {
+            return "";
+        }
+        return machine.isEmpty() ? "main" : machine;
+    }
+
+    /** One events strip per machine (labels), or one unlabelled strip ("") for a run with one machine. */
+    private static List<String> eventStrips(Timeline.Data d) {
+        if (!several(d)) {
+            return List.of("");
+        }
+        List<String> labels = new ArrayList<>();
+        for (String m : d.machines()) {
+            labels.add(who(d, m));
+        }
+        return labels;
     }
 
     /** The averaging period: the sampling period, or a multiple of it when a line would exceed {@link #MAX_POINTS}. */
@@ -116,7 +154,7 @@ public final class SvgReport {
         for (Timeline.Sample x : in) {
             long b = (x.atMillis() - t0) / bucket;
             if (b != current && n > 0) {
-                out.add(new Timeline.Sample(t0 + current * bucket + bucket / 2, x.series(), iops / n, p99));
+                out.add(new Timeline.Sample(t0 + current * bucket + bucket / 2, x.machine(), x.series(), iops / n, p99));
                 iops = 0;
                 p99 = 0;
                 n = 0;
@@ -126,7 +164,7 @@ public final class SvgReport {
             p99 = Math.max(p99, x.p99Micros());
             n++;
         }
-        out.add(new Timeline.Sample(t0 + current * bucket + bucket / 2, in.get(0).series(), iops / n, p99));
+        out.add(new Timeline.Sample(t0 + current * bucket + bucket / 2, in.get(0).machine(), in.get(0).series(), iops / n, p99));
         return out;
     }
 
@@ -137,6 +175,15 @@ public final class SvgReport {
         for (Map.Entry<String, List<Timeline.Sample>> e : series.entrySet()) {
             List<Timeline.Sample> l = coarsen(e.getValue(), axis.t0(), bucket, d.sampleMillis());
             drawn.put(e.getKey(), l);
+            if (!iops) {
+                // a line of requests served (no latency known) is drawn in the IOPS chart only
+                l = l.stream().filter(x -> x.p99Micros() >= 0).toList();
+                if (l.isEmpty()) {
+                    drawn.remove(e.getKey());
+                    continue;
+                }
+                drawn.put(e.getKey(), l);
+            }
             for (Timeline.Sample x : l) {
                 max = Math.max(max, iops ? x.iops() : x.p99Micros());
             }
@@ -180,10 +227,31 @@ public final class SvgReport {
         s.append("</g>\n");
     }
 
-    /** A mark across both charts per event, and its name in a strip below (three rows, so neighbours don't overlap). */
-    private static void events(StringBuilder s, List<Timeline.Event> events, Axis axis, int top, int bottom, int stripTop) {
+    /**
+     * A mark across both charts per event, and its name in a strip below (three rows, so neighbours
+     * don't overlap); with several machines one strip per machine, each in its own colour.
+     */
+    private static void events(StringBuilder s, Timeline.Data d, List<String> strips, Axis axis, int top, int bottom, int firstStrip) {
         s.append("<g id=\"events\">\n");
+        for (int i = 0; i < strips.size(); i++) {
+            String label = strips.get(i);
+            List<Timeline.Event> mine = new ArrayList<>();
+            for (Timeline.Event e : d.events()) {
+                if (who(d, e.machine()).equals(label)) {
+                    mine.add(e);
+                }
+            }
+            eventStrip(s, label, mine, EVENT_COLOURS[i % EVENT_COLOURS.length], axis, top, firstStrip + i * EVENT_STRIP_H);
+        }
+        s.append("</g>\n");
+    }
+
+    private static void eventStrip(StringBuilder s, String machine, List<Timeline.Event> events, String colour, Axis axis, int top,
+                                   int stripTop) {
         s.append(Svg.text(8, stripTop + 10, "events", "font-weight=\"bold\""));
+        if (!machine.isEmpty()) {
+            s.append(Svg.text(8, stripTop + 24, Svg.esc(machine), "class=\"machine\" fill=\"" + colour + "\" font-weight=\"bold\""));
+        }
         if (events.isEmpty()) {
             s.append(Svg.text(LEFT, stripTop + 10, "no events", "fill=\"#777\""));
         }
@@ -202,10 +270,9 @@ public final class SvgReport {
             rowEnd[row] = x + 6.5 * label.length();
             s.append(String.format(Locale.ROOT,
                     "<line class=\"event\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"1\" stroke-dasharray=\"4 3\"/>%n",
-                    x, top, x, stripTop + 14 * row + 2, EVENT_COLOUR));
-            s.append(Svg.textWithin(x + 2, stripTop + 10 + 14 * row, label, "fill=\"" + EVENT_COLOUR + "\" font-size=\"10\""));
+                    x, top, x, stripTop + 14 * row + 2, colour));
+            s.append(Svg.textWithin(x + 2, stripTop + 10 + 14 * row, label, "fill=\"" + colour + "\" font-size=\"10\""));
         }
-        s.append("</g>\n");
     }
 
     private static void chain(StringBuilder s, int top, String label, List<String> chain) {
@@ -230,6 +297,12 @@ public final class SvgReport {
     }
 
     private static String shortName(String path) {
+        int scheme = path.indexOf("://");
+        if (scheme > 0) {
+            // a remote disk (nbd+unix:///disk?socket=…): its protocol and export, not the socket's file name
+            int query = path.indexOf('?');
+            return query > 0 ? path.substring(0, query) : path;
+        }
         int slash = path.lastIndexOf('/');
         return slash >= 0 ? path.substring(slash + 1) : path;
     }

@@ -5,44 +5,49 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What a scenario needs from a machine. The launcher's machine implements it; the runner stays
- * free of machine wiring. Called from the runner's thread only.
+ * What a scenario needs from its machines. The launcher's machines implement it; the runner stays
+ * free of machine wiring. A run may start several machines: the first is the one a step talks to
+ * when it names none ({@code machine} argument {@code null}); the others are reached by name
+ * ({@code on dst: …}). Called from the runner's thread only.
  */
 public interface ScenarioHost extends AutoCloseable {
 
     /** Runs {@code strata img ARGS}; returns its exit status. */
     int img(List<String> args, PrintStream out, PrintStream err);
 
-    /** Builds and starts the machine from a QEMU-style command line (monitor and QMP not on stdio). */
-    void startMachine(List<String> args);
+    /**
+     * Builds and starts a machine from a QEMU-style command line (monitor and QMP not on stdio).
+     * {@code name} is null only for the run's first machine, which may also have one.
+     */
+    void startMachine(String name, List<String> args);
 
-    /** Runs one HMP command line and returns what it printed (lines end in {@code \n}). */
-    String hmp(String commandLine);
+    /** Runs one HMP command line on a machine and returns what it printed (lines end in {@code \n}). */
+    String hmp(String machine, String commandLine);
 
-    /** Runs one QMP command (a JSON object) and returns the reply line. */
-    String qmp(String json);
+    /** Runs one QMP command (a JSON object) on a machine and returns the reply line. */
+    String qmp(String machine, String json);
 
-    /** Starts a guest workload from its spec. */
-    void startGuest(String spec);
+    /** Starts a guest workload from its spec on a machine. */
+    void startGuest(String machine, String spec);
 
-    /** Stops workloads and verifies the whole disk; never throws for a verification failure. */
-    VerifyOutcome verify();
+    /** Stops a machine's workloads and verifies its disks; never throws for a verification failure. */
+    VerifyOutcome verify(String machine);
 
-    /** True while a job with this id exists (running or concluded but not dismissed). */
-    boolean jobExists(String id);
+    /** True while a job with this id exists on a machine (running or concluded but not dismissed). */
+    boolean jobExists(String machine, String id);
 
-    /** Names of the QMP events emitted since the machine started, in order. */
-    List<String> events();
+    /** Names of the QMP events a machine emitted since it started, in order. */
+    List<String> events(String machine);
 
-    /** One progress bar per running block job (see {@code JobProgressText}); none without a machine. */
+    /** One progress bar per running block job of every machine (see {@code JobProgressText}). */
     default List<String> jobProgressLines() {
         return List.of();
     }
 
-    /** Writes the timeline report of the run so far. */
+    /** Writes the timeline report of the run so far: every machine's guest, events and jobs. */
     void writeReport(Path file);
 
-    /** Shuts the machine down (flushing images). */
+    /** Shuts the machines down (flushing images) in the order they started. */
     @Override
     void close();
 

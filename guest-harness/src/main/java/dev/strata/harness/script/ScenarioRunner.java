@@ -61,7 +61,7 @@ public final class ScenarioRunner {
                     echo.println("STOPPED " + msg);
                     return new Result(false, msg, n - 1);
                 }
-                execute(s);
+                execute(s, null);
             }
             return new Result(true, null, n);
         } catch (ScriptException e) {
@@ -86,7 +86,9 @@ public final class ScenarioRunner {
         return out;
     }
 
-    private void execute(Step step) {
+    /** Runs one step; {@code on} names the machine it is addressed to ({@code null}: the first machine). */
+    private void execute(Step step, String on) {
+        String to = on == null ? "" : "[" + on + "] ";
         switch (step) {
             case Step.Img s -> {
                 echo.println("$ strata img " + String.join(" ", x(s.args())));
@@ -103,12 +105,13 @@ public final class ScenarioRunner {
             case Step.Fill s -> fill(s);
             case Step.CheckPattern s -> checkPattern(s);
             case Step.Machine s -> {
-                echo.println("$ strata " + String.join(" ", x(s.args())));
-                host.startMachine(x(s.args()));
+                echo.println((s.name() == null ? "" : "[" + s.name() + "] ") + "$ strata " + String.join(" ", x(s.args())));
+                host.startMachine(s.name(), x(s.args()));
             }
+            case Step.On s -> execute(s.step(), s.machine());
             case Step.Guest s -> {
-                echo.println("# guest " + x(s.spec()));
-                host.startGuest(x(s.spec()));
+                echo.println(to + "# guest " + x(s.spec()));
+                host.startGuest(on, x(s.spec()));
             }
             case Step.Sleep s -> {
                 echo.println("# sleep " + s.duration().toMillis() + " ms");
@@ -120,8 +123,8 @@ public final class ScenarioRunner {
                 progress.clear();
             }
             case Step.Hmp s -> {
-                echo.println("(qemu) " + x(s.command()));
-                lastOutput = host.hmp(x(s.command()));
+                echo.println(to + "(qemu) " + x(s.command()));
+                lastOutput = host.hmp(on, x(s.command()));
                 echo.print(lastOutput);
                 boolean error = looksLikeError(lastOutput);
                 if (error != s.expectError()) {
@@ -129,18 +132,18 @@ public final class ScenarioRunner {
                 }
             }
             case Step.Qmp s -> {
-                echo.println("-> " + x(s.json()));
-                lastOutput = host.qmp(x(s.json()));
-                echo.println("<- " + lastOutput.strip());
+                echo.println(to + "-> " + x(s.json()));
+                lastOutput = host.qmp(on, x(s.json()));
+                echo.println(to + "<- " + lastOutput.strip());
                 boolean error = lastOutput.contains("\"error\"");
                 if (error != s.expectError()) {
                     fail(s, s.expectError() ? "expected a QMP error" : "QMP error: " + lastOutput.strip());
                 }
             }
             case Step.WaitJob s -> {
-                echo.println("# wait for job " + s.jobId());
+                echo.println(to + "# wait for job " + s.jobId());
                 long deadline = System.nanoTime() + s.timeout().toNanos();
-                while (host.jobExists(s.jobId())) {
+                while (host.jobExists(on, s.jobId())) {
                     if (System.nanoTime() > deadline) {
                         progress.clear();
                         fail(s, "job '" + s.jobId() + "' still exists after " + s.timeout().toSeconds() + " s");
@@ -151,9 +154,9 @@ public final class ScenarioRunner {
                 progress.clear();
             }
             case Step.WaitEvent s -> {
-                echo.println("# wait for event " + s.event());
+                echo.println(to + "# wait for event " + s.event());
                 long deadline = System.nanoTime() + s.timeout().toNanos();
-                while (!host.events().contains(s.event())) {
+                while (!host.events(on).contains(s.event())) {
                     if (System.nanoTime() > deadline) {
                         progress.clear();
                         fail(s, "no " + s.event() + " event within " + s.timeout().toSeconds() + " s");
@@ -170,8 +173,8 @@ public final class ScenarioRunner {
                 }
             }
             case Step.Verify s -> {
-                echo.println("# verify");
-                ScenarioHost.VerifyOutcome v = host.verify();
+                echo.println(to + "# verify");
+                ScenarioHost.VerifyOutcome v = host.verify(on);
                 lastOutput = v.summary();
                 echo.println(v.summary());
                 if (!v.ok()) {

@@ -48,7 +48,8 @@ public final class ScriptParser {
                 Step.Fill f = fill(src, no, Words.split(rest));
                 yield new Step.CheckPattern(no, f.file(), f.pattern(), f.offset(), f.length());
             }
-            case "machine" -> new Step.Machine(no, Words.split(rest));
+            case "machine" -> machine(src, no, Words.split(rest));
+            case "on" -> on(src, no, rest);
             case "guest" -> new Step.Guest(no, needText(src, no, verb, rest));
             case "sleep" -> new Step.Sleep(no, duration(src, no, needText(src, no, verb, rest)));
             case "hmp" -> new Step.Hmp(no, needText(src, no, verb, rest), false);
@@ -74,8 +75,42 @@ public final class ScriptParser {
             case "echo" -> new Step.Echo(no, rest);
             case "report" -> new Step.Report(no, needText(src, no, verb, rest));
             default -> throw new ScriptException(src, no, "unknown step '" + verb
-                    + "' (known: img, fill, check-pattern, machine, guest, sleep, hmp, hmp!, qmp, qmp!, wait, expect, expect-not, verify, echo, report)");
+                    + "' (known: img, host, fill, check-pattern, machine, on, guest, sleep, hmp, hmp!, qmp, qmp!, wait, expect, expect-not, verify, echo, report)");
         };
+    }
+
+    /** A machine's name: what {@code machine NAME} gives and {@code on NAME:} uses. */
+    private static final Pattern MACHINE_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_-]*");
+    /** The steps that talk to one machine, and so may be addressed with {@code on NAME:}. */
+    private static final java.util.Set<String> MACHINE_STEPS = java.util.Set.of("guest", "hmp", "hmp!", "qmp", "qmp!", "wait", "verify");
+
+    /** {@code machine [NAME] OPTIONS…}: a first word that is not an option is the machine's name. */
+    private static Step machine(String src, int no, List<String> w) {
+        if (w.isEmpty() || w.get(0).startsWith("-")) {
+            return new Step.Machine(no, null, w);
+        }
+        String name = w.get(0);
+        if (!MACHINE_NAME.matcher(name).matches()) {
+            throw new ScriptException(src, no, "bad machine name '" + name + "' (a letter, then letters, digits, '-' or '_')");
+        }
+        return new Step.Machine(no, name, w.subList(1, w.size()));
+    }
+
+    /** {@code on NAME: STEP}: one machine step addressed to the machine called NAME. */
+    private static Step on(String src, int no, String rest) {
+        int colon = rest.indexOf(':');
+        String name = colon < 0 ? "" : rest.substring(0, colon).strip();
+        if (colon < 0 || !MACHINE_NAME.matcher(name).matches()) {
+            throw new ScriptException(src, no, "usage: on NAME: STEP (e.g. on dst: hmp info block)");
+        }
+        String step = rest.substring(colon + 1).strip();
+        int sp = step.indexOf(' ');
+        String verb = sp < 0 ? step : step.substring(0, sp);
+        if (!MACHINE_STEPS.contains(verb)) {
+            throw new ScriptException(src, no, verb.isEmpty() ? "on " + name + ": needs a step"
+                    : "'" + verb + "' does not run on a machine; 'on " + name + ":' takes guest, hmp, hmp!, qmp, qmp!, wait or verify");
+        }
+        return new Step.On(no, name, parseLine(src, no, verb, sp < 0 ? "" : step.substring(sp + 1).strip()));
     }
 
     private static Step.Fill fill(String src, int no, List<String> w) {

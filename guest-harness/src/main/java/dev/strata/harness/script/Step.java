@@ -26,8 +26,15 @@ public sealed interface Step {
     /** {@code check-pattern FILE PATTERN OFFSET LENGTH}: every byte of the range reads as PATTERN (image opened read-only). */
     record CheckPattern(int line, String file, int pattern, long offset, long length) implements Step { }
 
-    /** {@code machine OPTIONS…}: starts the machine from a QEMU-style command line. */
-    record Machine(int line, List<String> args) implements Step { }
+    /**
+     * {@code machine [NAME] OPTIONS…}: starts a machine from a QEMU-style command line. The first
+     * machine is the one unaddressed steps talk to; {@code name} is null when it has none. Further
+     * machines need a name, and steps reach them with {@link On}.
+     */
+    record Machine(int line, String name, List<String> args) implements Step { }
+
+    /** {@code on NAME: STEP}: runs a machine step (hmp, qmp, guest, verify, wait) on the machine called NAME. */
+    record On(int line, String machine, Step step) implements Step { }
 
     /** {@code guest SPEC}: starts a guest workload ({@code drive=virtio0,rw=randrw,…}). */
     record Guest(int line, String spec) implements Step { }

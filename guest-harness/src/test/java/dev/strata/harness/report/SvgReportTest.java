@@ -113,6 +113,42 @@ class SvgReportTest {
         assertTrue(y < 80 + 3, "averaged IOPS stays near the top of the chart: y=" + y);
     }
 
+    /** Both ends of a migration: each machine's line, events strip and job say whose they are. */
+    @Test
+    void twoMachinesAreLabelledEndByEnd() throws Exception {
+        AtomicLong now = new AtomicLong(0);
+        Timeline t = new Timeline(100, now::get);
+        t.machineStarted("src");
+        t.machineStarted("dst");
+        t.jobStarted("src", "virtio0", "mirror");
+        t.jobStarted("dst", "virtio0", "backup");   // the same id on the other machine is another job
+        for (int i = 0; i < 10; i++) {
+            now.addAndGet(100);
+            t.sample("src", "virtio0-randrw", 4000, 300);
+            t.sample("dst", "remote0 writes received", 1500, -1);
+        }
+        t.event("src", "BLOCK_JOB_READY", "virtio0");
+        t.event("dst", "BLOCK_EXPORT_DELETED", "remote0");
+        t.jobEnded("src", "virtio0", "completed");
+        String svg = SvgReport.render(t.snapshot());
+        Document doc = parse(svg);
+        assertTrue(svg.contains("2 machines: src, dst"), svg.substring(0, 1200));
+        List<String> series = byClass(doc, "polyline", "series").stream().map(e -> e.getAttribute("data-series")).toList();
+        // both lines in the IOPS chart; the served writes have no latency, so the p99 chart has one line
+        assertEquals(List.of("src virtio0-randrw", "dst remote0 writes received", "src virtio0-randrw"), series);
+        List<String> strips = byClass(doc, "text", "machine").stream().map(Element::getTextContent).toList();
+        assertEquals(List.of("src", "dst", "on src", "on dst"), strips);
+        assertEquals(2, byClass(doc, "line", "event").size());
+        assertTrue(svg.contains("virtio0 — completed") && svg.contains("virtio0 — running"), "two jobs called virtio0");
+        assertTrue(svg.contains("backing chain after (src)"), "the chain drawn is the first machine's");
+    }
+
+    @Test
+    void aRunWithOneMachineIsNotLabelled() throws Exception {
+        String svg = SvgReport.render(sampleRun());
+        assertTrue(!svg.contains("machines:") && byClass(parse(svg), "text", "machine").isEmpty());
+    }
+
     @Test
     void emptyRunStillRenders() throws Exception {
         String svg = SvgReport.render(new Timeline().snapshot());

@@ -30,6 +30,8 @@ class LabsTest {
 
     /** A short lab with a job long enough to draw: a mirror that goes ready and is completed. */
     static final String CHECKED_IN_BROWSER = "04-mirror";
+    /** The lab with two machines: its timeline must show both. */
+    static final String MIGRATION = "08-migrate-storage";
 
     static Path labs() {
         return Path.of(System.getProperty("strata.repo.root", "..")).resolve("docs/labs");
@@ -46,11 +48,18 @@ class LabsTest {
         try (Stream<Path> s = Files.list(labs())) {
             scripts = s.filter(p -> p.toString().endsWith(".strata")).sorted().toList();
         }
-        assertTrue(scripts.size() >= 7, "expected the seven labs in " + labs());
+        assertTrue(scripts.size() >= 8, "expected the eight labs in " + labs());
         List<DynamicTest> tests = new ArrayList<>();
         for (Path script : scripts) {
             tests.add(DynamicTest.dynamicTest(script.getFileName().toString(), () -> runLab(script)));
         }
+        tests.add(DynamicTest.dynamicTest("the timeline of " + MIGRATION + " shows both ends of the link", () -> {
+            String svg = Files.readString(runs().resolve(MIGRATION + ".svg"));
+            assertTrue(svg.contains("2 machines: src, dst"), "both machines named in the header");
+            assertTrue(svg.contains("data-series=\"src virtio0-randrw\""), "the source guest's line");
+            assertTrue(svg.contains("data-series=\"dst remote0 writes received\""), "the writes arriving at the destination");
+            assertTrue(svg.contains("BLOCK_JOB_READY virtio0") && svg.contains("virtio0 — completed"), "the mirror, ready and completed");
+        }));
         tests.add(DynamicTest.dynamicTest("chromium draws the timeline of " + CHECKED_IN_BROWSER, () -> {
             Path svg = runs().resolve(CHECKED_IN_BROWSER + ".svg");
             assertTrue(Files.exists(svg), "the lab did not leave its timeline at " + svg);

@@ -58,6 +58,46 @@ class ScriptParserTest {
     }
 
     @Test
+    void machinesHaveNamesAndStepsAreAddressedToThem() {
+        List<Step> steps = ScriptParser.parse("lab.strata", """
+                machine -drive file=a.img,if=virtio
+                machine dst -drive file=b.img,if=none,id=d0
+                on dst: hmp nbd_server_add -w d0
+                on dst: qmp! {"execute": "nbd-server-stop"}
+                on dst:   wait event BLOCK_EXPORT_DELETED 5s
+                on dst: guest drive=d0,rw=randread
+                on dst: verify
+                """);
+        Step.Machine first = (Step.Machine) steps.get(0);
+        assertEquals(null, first.name());
+        assertEquals("-drive", first.args().get(0));
+        Step.Machine dst = (Step.Machine) steps.get(1);
+        assertEquals("dst", dst.name());
+        assertEquals(List.of("-drive", "file=b.img,if=none,id=d0"), dst.args());
+        Step.On add = (Step.On) steps.get(2);
+        assertEquals("dst", add.machine());
+        assertEquals(new Step.Hmp(3, "nbd_server_add -w d0", false), add.step());
+        assertTrue(((Step.Qmp) ((Step.On) steps.get(3)).step()).expectError());
+        assertEquals(Duration.ofSeconds(5), ((Step.WaitEvent) ((Step.On) steps.get(4)).step()).timeout());
+        assertInstanceOf(Step.Verify.class, ((Step.On) steps.get(6)).step());
+    }
+
+    @Test
+    void addressingErrorsSayWhatIsAllowed() {
+        assertTrue(assertThrows(ScriptException.class, () -> ScriptParser.parse("s", "on dst hmp info block")).getMessage()
+                .contains("usage: on NAME: STEP"));
+        assertTrue(assertThrows(ScriptException.class, () -> ScriptParser.parse("s", "on dst: img info x.img")).getMessage()
+                .contains("'img' does not run on a machine"));
+        assertTrue(assertThrows(ScriptException.class, () -> ScriptParser.parse("s", "on dst:")).getMessage()
+                .contains("needs a step"));
+        assertTrue(assertThrows(ScriptException.class, () -> ScriptParser.parse("s", "on dst: frobnicate")).getMessage()
+                .contains("'frobnicate' does not run on a machine"));
+        assertTrue(assertThrows(ScriptException.class, () -> ScriptParser.parse("s", "machine 9x -S")).getMessage()
+                .contains("bad machine name '9x'"));
+        assertEquals(2, assertThrows(ScriptException.class, () -> ScriptParser.parse("s", "echo\non dst: hmp")).line());
+    }
+
+    @Test
     void hmpErrorDetectionFollowsQemusShapes() {
         assertTrue(ScenarioRunner.looksLikeError("Error: Node 'virtio0' is busy: block device is in use by block job: stream\n"));
         assertTrue(ScenarioRunner.looksLikeError("invalid size\nTry \"help block_job_set_speed\" for more information\n"));

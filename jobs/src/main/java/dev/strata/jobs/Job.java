@@ -3,6 +3,10 @@ package dev.strata.jobs;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.IoStatus;
+import dev.strata.blockdrv.error.OnError;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -309,7 +313,7 @@ public abstract class Job {
     protected final ErrorAction reportError(OnError policy, BlockException failure, IoOperation op) {
         manager.lock.lock();
         try {
-            ErrorAction action = policy.actionFor(failure);
+            ErrorAction action = policy.actionFor(failure.kind());
             manager.emit(l -> l.blockJobError(id, op, action));
             if (action == ErrorAction.STOP) {
                 if (!userPaused) {

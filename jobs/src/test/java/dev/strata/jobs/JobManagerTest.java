@@ -11,6 +11,8 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.error.IoStatus;
+import dev.strata.blockdrv.error.OnError;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -1,8 +1,8 @@
 package dev.strata.monitor.jobs;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.JobManager;
-import dev.strata.jobs.OnError;
 import dev.strata.jobs.stream.Stream;
 import dev.strata.jobs.stream.StreamRequest;
 import dev.strata.monitor.Args;

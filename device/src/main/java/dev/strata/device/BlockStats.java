@@ -22,6 +22,10 @@ public record BlockStats(
         long invalidRdOperations, long invalidWrOperations, long invalidFlushOperations, long invalidUnmapOperations,
         long idleTimeNs, boolean accountInvalid, boolean accountFailed) {
 
+    /** A device that has seen no I/O yet (and a backend with no device): all zero, no idle time. */
+    public static final BlockStats ZERO = new BlockStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, -1, true, true);
+
     /**
      * The QMP {@code stats} object, keys in the order QEMU 7.2 prints them, values Long/Boolean
      * (and an empty {@code timed_stats} list). {@code idle_time_ns} only after the first I/O.

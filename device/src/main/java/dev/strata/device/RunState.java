@@ -27,6 +27,11 @@ public enum RunState {
         return qapiName;
     }
 
+    /** Whether the vCPUs run ({@code query-status}'s {@code running}). */
+    public boolean running() {
+        return this == RUNNING;
+    }
+
     /** The {@code info status} line, e.g. {@code VM status: paused (io-error)}. */
     public String hmpStatusLine() {
         return switch (this) {

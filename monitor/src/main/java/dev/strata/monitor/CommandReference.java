@@ -1,6 +1,7 @@
 package dev.strata.monitor;
 
 import dev.strata.blockdrv.BlockGraph;
+import dev.strata.device.RunState;
 import java.util.List;
 import java.util.stream.Collectors;
 

@@ -4,6 +4,7 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.device.RunState;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;

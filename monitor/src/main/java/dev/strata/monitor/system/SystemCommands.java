@@ -2,6 +2,7 @@ package dev.strata.monitor.system;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.device.RunState;
 import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandException;
 import dev.strata.monitor.CommandRegistry;
@@ -9,7 +10,6 @@ import dev.strata.monitor.ErrorClass;
 import dev.strata.monitor.Json;
 import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
-import dev.strata.monitor.RunState;
 import dev.strata.monitor.Version;
 
 /**

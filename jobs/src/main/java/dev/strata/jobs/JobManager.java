@@ -137,7 +137,7 @@ public final class JobManager {
     public Job blockJob(String id) {
         Job j = find(id);
         if (j == null) {
-            throw new JobException(JobException.ErrorClass.DEVICE_NOT_ACTIVE, "Block job '" + id + "' not found");
+            throw new JobException(JobException.Kind.BLOCK_JOB_NOT_FOUND, "Block job '" + id + "' not found");
         }
         return j;
     }
@@ -146,7 +146,7 @@ public final class JobManager {
     public Job job(String id) {
         Job j = find(id);
         if (j == null) {
-            throw JobException.generic("Job not found");
+            throw new JobException(JobException.Kind.JOB_NOT_FOUND, "Job not found");
         }
         return j;
     }
@@ -216,7 +216,7 @@ public final class JobManager {
         lock.lock();
         try {
             if (job.isUserPaused() && !force) {
-                throw JobException.generic("The block job for device '" + job.id() + "' is currently paused");
+                throw new JobException(JobException.Kind.INVALID_STATE, "The block job for device '" + job.id() + "' is currently paused");
             }
         } finally {
             lock.unlock();

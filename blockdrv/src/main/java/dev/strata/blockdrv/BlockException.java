@@ -5,7 +5,8 @@ package dev.strata.blockdrv;
  * boundary can map once (guest status byte, QMP error class, HMP line); the message is written
  * for a person and already names the file or node involved.
  *
- * <p>Unchecked on purpose: block requests are plain blocking calls made from virtual threads, and
+ * <p>Unchecked on purpose: block requests are plain blocking calls (from the guest's and NBD's
+ * virtual threads, and from the platform threads that run job bodies and their copies), and
  * every boundary catches this one type.
  */
 public final class BlockException extends RuntimeException {

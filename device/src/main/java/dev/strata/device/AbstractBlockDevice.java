@@ -1,6 +1,8 @@
 package dev.strata.device;
 
 import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.error.IoStatus;
+import dev.strata.blockdrv.error.OnError;
 import java.util.List;
 
 /**
@@ -61,12 +63,12 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     }
 
     @Override
-    public ErrorPolicy readErrorPolicy() {
+    public OnError readErrorPolicy() {
         return errors.readPolicy();
     }
 
     @Override
-    public ErrorPolicy writeErrorPolicy() {
+    public OnError writeErrorPolicy() {
         return errors.writePolicy();
     }
 

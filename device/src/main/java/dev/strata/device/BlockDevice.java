@@ -1,6 +1,8 @@
 package dev.strata.device;
 
 import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.error.IoStatus;
+import dev.strata.blockdrv.error.OnError;
 
 /**
  * A guest disk (virtio-blk or IDE) as the monitor sees it: names, the backend it holds, its
@@ -43,9 +45,9 @@ public interface BlockDevice {
     /** Clears the I/O status (QEMU's {@code cont} does this for every device before resuming). */
     void resetIoStatus();
 
-    ErrorPolicy readErrorPolicy();
+    OnError readErrorPolicy();
 
-    ErrorPolicy writeErrorPolicy();
+    OnError writeErrorPolicy();
 
     /**
      * Detaches from the guest: stops taking requests, waits (bounded) for those in flight and

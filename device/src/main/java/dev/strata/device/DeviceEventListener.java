@@ -1,5 +1,8 @@
 package dev.strata.device;
 
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+
 /**
  * Events a device raises for the monitor. Called on the device's request thread right when the
  * error is handled (before the machine stops for {@code action=stop}); implementations must be

@@ -1,6 +1,7 @@
 package dev.strata.device;
 
 import dev.strata.blockdrv.BlockBackend;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.device.ring.RingThreads;
 import dev.strata.device.ring.RingWaitPolicy;
 
@@ -17,7 +18,7 @@ import dev.strata.device.ring.RingWaitPolicy;
  * @param ringWait  how the device's ring threads wait for work
  * @param ringThreads what kind of thread runs the device's iothread and interrupt thread
  */
-public record DeviceOptions(BlockBackend backend, String id, ErrorPolicy rerror, ErrorPolicy werror,
+public record DeviceOptions(BlockBackend backend, String id, OnError rerror, OnError werror,
                             String serial, int queueSize, RingWaitPolicy ringWait, RingThreads ringThreads) {
 
     /** QEMU's default virtio-blk {@code queue-size}. */
@@ -27,7 +28,7 @@ public record DeviceOptions(BlockBackend backend, String id, ErrorPolicy rerror,
         if (backend == null) {
             throw new IllegalArgumentException("a device needs a drive");
         }
-        if (rerror == ErrorPolicy.ENOSPC) {
+        if (rerror == OnError.ENOSPC) {
             throw new IllegalArgumentException("'enospc' invalid read error action");
         }
         if (queueSize < 2 || queueSize > 1024 || Integer.bitCount(queueSize) != 1) {
@@ -37,7 +38,7 @@ public record DeviceOptions(BlockBackend backend, String id, ErrorPolicy rerror,
 
     /** Defaults for {@code backend}: anonymous, rerror=report, werror=enospc, no serial, queue 256. */
     public static DeviceOptions of(BlockBackend backend) {
-        return new DeviceOptions(backend, null, ErrorPolicy.DEFAULT_READ, ErrorPolicy.DEFAULT_WRITE, null,
+        return new DeviceOptions(backend, null, OnError.DEFAULT_RERROR, OnError.DEFAULT_WERROR, null,
                 DEFAULT_QUEUE_SIZE, RingWaitPolicy.BLOCKING, RingThreads.VIRTUAL);
     }
 
@@ -45,7 +46,7 @@ public record DeviceOptions(BlockBackend backend, String id, ErrorPolicy rerror,
         return new DeviceOptions(backend, newId, rerror, werror, serial, queueSize, ringWait, ringThreads);
     }
 
-    public DeviceOptions withErrorPolicies(ErrorPolicy read, ErrorPolicy write) {
+    public DeviceOptions withErrorPolicies(OnError read, OnError write) {
         return new DeviceOptions(backend, id, read, write, serial, queueSize, ringWait, ringThreads);
     }
 

@@ -1,6 +1,10 @@
 package dev.strata.device;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.IoStatus;
+import dev.strata.blockdrv.error.OnError;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
@@ -16,16 +20,16 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class IoErrorHandler {
 
-    private final ErrorPolicy readPolicy;
-    private final ErrorPolicy writePolicy;
+    private final OnError readPolicy;
+    private final OnError writePolicy;
     private final VmRunState vm;
     private final List<DeviceEventListener> listeners;
     private final AtomicReference<IoStatus> ioStatus = new AtomicReference<>(IoStatus.OK);
     private BlockDevice device;
 
-    public IoErrorHandler(ErrorPolicy readPolicy, ErrorPolicy writePolicy, VmRunState vm,
+    public IoErrorHandler(OnError readPolicy, OnError writePolicy, VmRunState vm,
                           List<DeviceEventListener> listeners) {
-        if (readPolicy == ErrorPolicy.ENOSPC) {
+        if (readPolicy == OnError.ENOSPC) {
             throw new IllegalArgumentException("'enospc' invalid read error action");
         }
         this.readPolicy = readPolicy;
@@ -39,11 +43,11 @@ public final class IoErrorHandler {
         this.device = device;
     }
 
-    public ErrorPolicy readPolicy() {
+    public OnError readPolicy() {
         return readPolicy;
     }
 
-    public ErrorPolicy writePolicy() {
+    public OnError writePolicy() {
         return writePolicy;
     }
 
@@ -63,7 +67,7 @@ public final class IoErrorHandler {
      * @return the action taken
      */
     public ErrorAction handle(IoOperation op, BlockException e) {
-        ErrorPolicy policy = op == IoOperation.READ ? readPolicy : writePolicy;
+        OnError policy = op == IoOperation.READ ? readPolicy : writePolicy;
         ErrorAction action = policy.actionFor(e.kind());
         boolean nospace = e.kind() == BlockException.Kind.NO_SPACE;
         if (action == ErrorAction.STOP) {

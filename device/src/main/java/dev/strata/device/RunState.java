@@ -27,6 +27,21 @@ public enum RunState {
         return qapiName;
     }
 
+    /** The state QAPI names {@code qapiName} ({@code query-status}'s {@code status}). */
+    public static RunState ofQapiName(String qapiName) {
+        for (RunState s : values()) {
+            if (s.qapiName.equals(qapiName)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("unknown run state '" + qapiName + "'");
+    }
+
+    /** Whether the vCPUs run ({@code query-status}'s {@code running}). */
+    public boolean running() {
+        return this == RUNNING;
+    }
+
     /** The {@code info status} line, e.g. {@code VM status: paused (io-error)}. */
     public String hmpStatusLine() {
         return switch (this) {

@@ -1,5 +1,7 @@
 package dev.strata.jobs;
 
+import dev.strata.blockdrv.error.IoStatus;
+
 /**
  * One entry of {@code query-block-jobs} ({@code BlockJobInfo}); {@code error} is null unless the
  * job failed. The monitor prints the fields in QEMU's key order.

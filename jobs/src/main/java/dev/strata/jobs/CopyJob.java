@@ -1,6 +1,9 @@
 package dev.strata.jobs;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.OnError;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;

@@ -1,6 +1,7 @@
 package dev.strata.jobs;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.error.IoOperation;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;

@@ -3,28 +3,30 @@ package dev.strata.jobs;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.OnError;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
- * One block job: QEMU's job state machine, user verbs, pause points, cancellation, rate
- * limiting, progress and error policy, written once so each job type only supplies its body
- * ({@link #run()}) and its graph changes ({@link #prepare()}, {@link #abort()}, {@link #clean()}).
+ * One block job, written once so each job type only supplies its body ({@link #run()}) and its
+ * graph changes ({@link #prepare()}, {@link #abort()}, {@link #clean()}). The parts: its status
+ * and QEMU's transition table ({@link JobState}), pauses, drains and the body's sleeps
+ * ({@link JobPauses}), the speed limit ({@link RateLimiter}), what it holds on its nodes
+ * ({@link JobClaims}); here are the verbs, the cancel/complete requests, progress and the views.
  *
- * <p>Threads: the body runs on its own platform thread ({@link JobManager#start}); verbs come from monitor threads; drains
- * come from whoever drains a node the job uses. Every mutable field below is guarded by the
- * owning {@link JobManager}'s lock (it is set by {@link JobManager#start}); progress counters are
- * atomics so the body updates them without the lock. Hooks are called without the lock held,
- * because they drain nodes, and a drain may wait for another job to reach its pause point.
+ * <p>Threads: the body runs on its own platform thread ({@link JobManager#start}); verbs come from
+ * monitor threads; drains come from whoever drains a node the job uses. Every mutable field here
+ * and in the parts is guarded by the owning {@link JobManager}'s lock (set by
+ * {@link JobManager#start}); progress counters are atomics so the body updates them without the
+ * lock. Hooks are called without the lock held, because they drain nodes, and a drain may wait for
+ * another job to reach its pause point.
  */
 public abstract class Job {
-
-    private volatile JobFilter filter;
-
-    /** How long a drain waits for the job to reach a pause point before going on regardless. */
-    private static final long DRAIN_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final String id;
     private final JobType type;
@@ -33,35 +35,18 @@ public abstract class Job {
     private final AtomicLong progressCurrent = new AtomicLong();
     private final AtomicLong progressTotal = new AtomicLong();
     final RateLimiter limiter = new RateLimiter();
+    final JobState state = new JobState(this);
+    final JobPauses pauses = new JobPauses(this);
+    final JobClaims claims = new JobClaims(this);
 
     JobManager manager;
     Thread thread;
-    JobStatus status = JobStatus.UNDEFINED;
-    private int pauseCount;
-    private int drainPauses;
-    private boolean userPaused;
-    private boolean atPausePoint;
-    private JobStatus statusBeforePause;
-    private boolean busy;
-    private boolean kicked;
     private boolean cancelRequested;
     private boolean forceCancel;
     private boolean completeRequested;
     private boolean deferred;
     private boolean finalizing;
-    private IoStatus ioStatus = IoStatus.OK;
     private String error;
-    private final BlockNode.DrainListener drainListener = new BlockNode.DrainListener() {
-        @Override
-        public void drainBegin(BlockNode node) {
-            onDrainBegin();
-        }
-
-        @Override
-        public void drainEnd(BlockNode node) {
-            onDrainEnd();
-        }
-    };
 
     protected Job(String id, JobType type, boolean autoFinalize, boolean autoDismiss) {
         this.id = id;
@@ -140,7 +125,7 @@ public abstract class Job {
     }
 
     public final JobStatus status() {
-        return locked(() -> status);
+        return locked(state::status);
     }
 
     public final long speed() {
@@ -156,7 +141,7 @@ public abstract class Job {
     }
 
     public final boolean isUserPaused() {
-        return locked(() -> userPaused);
+        return locked(pauses::userPaused);
     }
 
     /** The failure text once the job failed or was cancelled ({@code Operation canceled}), else null. */
@@ -166,44 +151,26 @@ public abstract class Job {
 
     /** The {@code query-block-jobs} entry. */
     public final BlockJobInfo blockJobInfo() {
-        return locked(() -> new BlockJobInfo(type, id, len(), offset(), busy, pauseCount > 0, limiter.speed(),
-                ioStatus, status == JobStatus.READY || status == JobStatus.STANDBY, status, autoFinalize,
-                autoDismiss, error));
+        return locked(() -> {
+            JobStatus s = state.status();
+            return new BlockJobInfo(type, id, len(), offset(), pauses.busy(), pauses.pending(), limiter.speed(),
+                    pauses.ioStatus(), s == JobStatus.READY || s == JobStatus.STANDBY, s, autoFinalize, autoDismiss, error);
+        });
     }
 
     /** The {@code query-jobs} entry. */
     public final JobInfo jobInfo() {
-        return locked(() -> new JobInfo(id, type, status, offset(), len(), error));
+        return locked(() -> new JobInfo(id, type, state.status(), offset(), len(), error));
     }
 
     /** Waits until the job is in {@code wanted} (tests, synchronous callers); false on timeout. */
     public final boolean awaitStatus(JobStatus wanted, Duration timeout) {
-        return awaitAny(java.util.Set.of(wanted), timeout);
+        return state.awaitAny(Set.of(wanted), timeout);
     }
 
     /** Waits until the job has concluded or been dismissed; false on timeout. */
     public final boolean awaitEnded(Duration timeout) {
-        return awaitAny(java.util.Set.of(JobStatus.CONCLUDED, JobStatus.NULL), timeout);
-    }
-
-    private boolean awaitAny(java.util.Set<JobStatus> wanted, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        manager.lock.lock();
-        try {
-            while (!wanted.contains(status)) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                manager.changed.awaitNanos(left);
-            }
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        } finally {
-            manager.lock.unlock();
-        }
+        return state.awaitAny(Set.of(JobStatus.CONCLUDED, JobStatus.NULL), timeout);
     }
 
     // ---- helpers for the body (job thread) -------------------------------------------------
@@ -222,7 +189,7 @@ public abstract class Job {
 
     /** A real (forced) cancellation: the job must stop and will end as cancelled. */
     protected final boolean isCancelled() {
-        return locked(() -> cancelRequested && forceCancel);
+        return locked(this::forceCancelled);
     }
 
     /** Any cancellation request, soft (READY jobs: finish without pivot) or forced. */
@@ -235,32 +202,9 @@ public abstract class Job {
         return locked(() -> completeRequested);
     }
 
-    /**
-     * QEMU's pause point: if a pause is pending (user, error policy {@code stop}, or a drain) and
-     * the job is not cancelled, moves to paused (standby when ready), waits for the resume, and
-     * restores the previous state.
-     */
+    /** QEMU's pause point (user pause, error policy {@code stop}, or a drain): see {@link JobPauses#pausePoint}. */
     protected final void pausePoint() {
-        if (!locked(() -> pauseCount > 0 && !(cancelRequested && forceCancel))) {
-            return;
-        }
-        beforePause();
-        manager.lock.lock();
-        try {
-            if (pauseCount == 0 || (cancelRequested && forceCancel)) {
-                return;
-            }
-            statusBeforePause = status;
-            transition(status == JobStatus.READY ? JobStatus.STANDBY : JobStatus.PAUSED);
-            atPausePoint = true;
-            busy = false;
-            manager.changed.signalAll();
-            while (atPausePoint) {
-                manager.changed.awaitUninterruptibly();
-            }
-        } finally {
-            manager.lock.unlock();
-        }
+        pauses.pausePoint();
     }
 
     /**
@@ -273,33 +217,12 @@ public abstract class Job {
 
     /** Sleeps up to {@code nanos} (woken early by kicks), then passes a pause point. */
     protected final void sleep(long nanos) {
-        if (nanos > 0) {
-            manager.lock.lock();
-            try {
-                kicked = false;
-                busy = false;
-                long left = nanos;
-                while (left > 0 && !kicked && !(cancelRequested && forceCancel) && pauseCount == 0) {
-                    left = manager.changed.awaitNanos(left);
-                }
-                busy = true;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                manager.lock.unlock();
-            }
-        }
-        pausePoint();
+        pauses.sleep(nanos);
     }
 
     /** Bytes per chunk for a rate-limited job: about one slice's quota, within [min, max]. */
     protected final int chunkFor(int min, int max) {
-        long quota = limiter.sliceQuota();
-        if (quota == 0) {
-            return max;
-        }
-        long c = Math.max(min, Math.min(max, quota));
-        return (int) (c / min * min);
+        return limiter.chunkSize(min, max);
     }
 
     /**
@@ -307,64 +230,63 @@ public abstract class Job {
      * {@code stop}, makes a user-visible pause (taken at the next pause point) and sets io-status.
      */
     protected final ErrorAction reportError(OnError policy, BlockException failure, IoOperation op) {
-        manager.lock.lock();
-        try {
-            ErrorAction action = policy.actionFor(failure);
+        return locked(() -> {
+            ErrorAction action = policy.actionFor(failure.kind());
             manager.emit(l -> l.blockJobError(id, op, action));
             if (action == ErrorAction.STOP) {
-                if (!userPaused) {
-                    pauseCount++;
-                    userPaused = true;
-                }
-                if (ioStatus == IoStatus.OK) {
-                    ioStatus = failure.kind() == BlockException.Kind.NO_SPACE ? IoStatus.NOSPACE : IoStatus.FAILED;
-                }
+                pauses.stopOnError(failure.kind());
             }
             return action;
-        } finally {
-            manager.lock.unlock();
-        }
+        });
     }
 
     /** Moves a running job to ready and emits BLOCK_JOB_READY (mirror, active commit). */
     protected final void transitionToReady() {
-        manager.lock.lock();
-        try {
-            if (status == JobStatus.RUNNING) {
-                transition(JobStatus.READY);
+        locked(() -> {
+            if (state.status() == JobStatus.RUNNING) {
+                state.transition(JobStatus.READY);
                 BlockJobEvent e = event();
                 manager.emit(l -> l.blockJobReady(e));
             }
-        } finally {
-            manager.lock.unlock();
-        }
+            return null;
+        });
     }
 
-    // ---- verbs (monitor threads) ----------------------------------------------------------
+    /**
+     * The filter node QEMU shows for this job ({@link dev.strata.blockdrv.ImplicitFilter}), above {@code child};
+     * given by the job's starter before {@link JobManager#start}, shown from then until the job
+     * lets go of its nodes ({@link #hideFilter()}, called first thing in {@link #clean()}).
+     */
+    public final void showsFilter(BlockGraph graph, String driver, BlockNode child) {
+        claims.showFilter(graph, driver, child);
+    }
+
+    /** Takes the job's filter out of the listings, as QEMU removes its filter node when the job finishes. */
+    protected final void hideFilter() {
+        claims.hideFilter();
+    }
+
+    // ---- verbs (monitor threads, manager lock held) ----------------------------------------
 
     void userPause() {
-        JobTables.checkVerb(id, status, JobVerb.PAUSE);
-        if (userPaused) {
-            throw JobException.generic("Job is already paused");
+        state.checkVerb(JobVerb.PAUSE);
+        if (pauses.userPaused()) {
+            throw new JobException(JobException.Kind.INVALID_STATE, "Job is already paused");
         }
-        userPaused = true;
-        pauseCount++;
-        kick();
+        pauses.userPause();
     }
 
     void userResume() {
-        if (!userPaused) {
-            throw JobException.generic("Can't resume a job that was not paused");
+        if (!pauses.userPaused()) {
+            throw new JobException(JobException.Kind.INVALID_STATE, "Can't resume a job that was not paused");
         }
-        JobTables.checkVerb(id, status, JobVerb.RESUME);
-        ioStatus = IoStatus.OK;
-        userPaused = false;
-        pauseCount--;
-        kick();
+        state.checkVerb(JobVerb.RESUME);
+        pauses.endUserPause(true);
+        pauses.kick();
     }
 
     void setSpeed(long speed) {
-        JobTables.checkVerb(id, status, JobVerb.SET_SPEED);
+        state.checkVerb(JobVerb.SET_SPEED);
         if (speed < 0) {
             throw JobException.generic("Parameter 'speed' expects a non-negative value");
         }
@@ -372,38 +294,35 @@ public abstract class Job {
         limiter.setSpeed(speed);
         // a lower limit can wait for the current sleep to end; a higher one (or none) applies now
         if (speed == 0 || old == 0 || speed > old) {
-            kick();
+            pauses.kick();
         }
     }
 
     /** Returns true when the caller must run the abort path now (a finished job was force-cancelled). */
     boolean userCancel(boolean force) {
-        JobTables.checkVerb(id, status, JobVerb.CANCEL);
+        state.checkVerb(JobVerb.CANCEL);
         boolean forced = cancelIsForced(force);
-        if (userPaused) {
-            userPaused = false;
-            pauseCount--;
-        }
+        pauses.endUserPause(false);
         // a soft cancel of a job whose work is already done is ignored, as in QEMU
         if (forced || !deferred) {
             cancelRequested = true;
             forceCancel |= forced;
         }
-        kick();
-        return deferred && !finalizing && cancelRequested && forceCancel
-                && (status == JobStatus.WAITING || status == JobStatus.PENDING);
+        pauses.kick();
+        JobStatus s = state.status();
+        return deferred && !finalizing && forceCancelled() && (s == JobStatus.WAITING || s == JobStatus.PENDING);
     }
 
     void userComplete() {
-        JobTables.checkVerb(id, status, JobVerb.COMPLETE);
+        state.checkVerb(JobVerb.COMPLETE);
         if (cancelRequested || !supportsComplete()) {
-            throw JobException.generic("The active block job '" + id + "' cannot be completed");
+            throw new JobException(JobException.Kind.INVALID_STATE, "The active block job '" + id + "' cannot be completed");
         }
         completeRequested = true;
-        kick();
+        pauses.kick();
     }
 
-    // ---- lifecycle (package) ---------------------------------------------------------------
+    // ---- lifecycle (package, manager lock held) --------------------------------------------
 
     void setError(String text) {
         this.error = text;
@@ -423,116 +342,23 @@ public abstract class Job {
 
     void markDeferred() {
         deferred = true;
-        busy = false;
+        pauses.setBusy(false);
+    }
+
+    boolean isDeferred() {
+        return deferred;
     }
 
     void markBusy() {
-        busy = true;
+        pauses.setBusy(true);
     }
 
     BlockJobEvent event() {
         return new BlockJobEvent(type, id, len(), offset(), limiter.speed());
     }
 
-    void transition(JobStatus to) {
-        if (!JobTables.transitionAllowed(status, to)) {
-            throw new IllegalStateException("job " + id + ": illegal transition " + status.qapiName() + " -> " + to.qapiName());
-        }
-        boolean changed = status != to;
-        status = to;
-        if (changed) {
-            manager.emit(l -> l.jobStatusChange(id, to));
-        }
-        manager.changed.signalAll();
-    }
-
-    void installBlockers() {
-        for (BlockNode n : nodes()) {
-            n.setBlocker(blockerReason());
-            n.addDrainListener(drainListener);
-        }
-        JobFilter f = filter;
-        if (f != null) {
-            f.show();
-        }
-    }
-
-    /**
-     * The filter node QEMU shows for this job ({@link dev.strata.blockdrv.ImplicitFilter}), above {@code child};
-     * given by the job's starter before {@link JobManager#start}, shown from then until the job
-     * lets go of its nodes ({@link #hideFilter()}, called first thing in {@link #clean()}).
-     */
-    public final void showsFilter(BlockGraph graph, String driver, BlockNode child) {
-        filter = new JobFilter(graph, driver, child);
-    }
-
-    /** Takes the job's filter out of the listings, as QEMU removes its filter node when the job finishes. */
-    protected final void hideFilter() {
-        JobFilter f = filter;
-        if (f != null) {
-            f.hide();
-        }
-    }
-
-    void removeBlockers() {
-        hideFilter();
-        for (BlockNode n : nodes()) {
-            if (blockerReason().equals(n.blocker())) {
-                n.setBlocker(null);
-            }
-            n.removeDrainListener(drainListener);
-        }
-    }
-
-    private void kick() {
-        kicked = true;
-        if (atPausePoint && (pauseCount == 0 || (cancelRequested && forceCancel))) {
-            // leave the pause now, on the resumer's thread, so the state is right when the verb returns
-            atPausePoint = false;
-            busy = true;
-            transition(statusBeforePause);
-        }
-        manager.changed.signalAll();
-    }
-
-    private void onDrainBegin() {
-        manager.lock.lock();
-        try {
-            if (deferred || thread == null) {
-                return;
-            }
-            drainPauses++;
-            pauseCount++;
-            kick();
-            if (Thread.currentThread() == thread) {
-                return;
-            }
-            // QEMU's drain waits for the job to settle at a pause point; bounded so a drain never hangs
-            long left = DRAIN_WAIT_NANOS;
-            while (!atPausePoint && !deferred && !(cancelRequested && forceCancel) && thread.isAlive() && left > 0) {
-                left = manager.changed.awaitNanos(left);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            manager.lock.unlock();
-        }
-    }
-
-    private void onDrainEnd() {
-        manager.lock.lock();
-        try {
-            if (drainPauses > 0) {
-                drainPauses--;
-                pauseCount--;
-                kick();
-            }
-        } finally {
-            manager.lock.unlock();
-        }
-    }
-
-    private <T> T locked(java.util.function.Supplier<T> s) {
+    /** Runs {@code s} under the manager's lock (directly before the job is started). */
+    <T> T locked(Supplier<T> s) {
         JobManager m = manager;
         if (m == null) {
             return s.get();

@@ -1,5 +1,8 @@
 package dev.strata.jobs;
 
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+
 /**
  * Receives job events in QEMU's order. Calls are made while the job manager's lock is held (that
  * is what keeps the order), so an implementation must be quick, must not block on I/O for long

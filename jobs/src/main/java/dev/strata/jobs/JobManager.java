@@ -96,15 +96,15 @@ public final class JobManager {
             checkNewId(job.id());
             job.manager = this;
             jobs.add(job);
-            job.transition(JobStatus.CREATED);
+            job.state.transition(JobStatus.CREATED);
             if (speed < 0) {
-                job.transition(JobStatus.NULL);
+                job.state.transition(JobStatus.NULL);
                 jobs.remove(job);
                 throw JobException.generic("Parameter 'speed' expects a non-negative value");
             }
             job.limiter.setSpeed(speed);
-            job.installBlockers();
-            job.transition(JobStatus.RUNNING);
+            job.claims.install();
+            job.state.transition(JobStatus.RUNNING);
             job.markBusy();
             // a platform thread, like the copies: the OS schedules it even when the guest keeps
             // every virtual-thread carrier busy
@@ -137,7 +137,7 @@ public final class JobManager {
     public Job blockJob(String id) {
         Job j = find(id);
         if (j == null) {
-            throw new JobException(JobException.ErrorClass.DEVICE_NOT_ACTIVE, "Block job '" + id + "' not found");
+            throw new JobException(JobException.Kind.BLOCK_JOB_NOT_FOUND, "Block job '" + id + "' not found");
         }
         return j;
     }
@@ -146,7 +146,7 @@ public final class JobManager {
     public Job job(String id) {
         Job j = find(id);
         if (j == null) {
-            throw JobException.generic("Job not found");
+            throw new JobException(JobException.Kind.JOB_NOT_FOUND, "Job not found");
         }
         return j;
     }
@@ -216,7 +216,7 @@ public final class JobManager {
         lock.lock();
         try {
             if (job.isUserPaused() && !force) {
-                throw JobException.generic("The block job for device '" + job.id() + "' is currently paused");
+                throw new JobException(JobException.Kind.INVALID_STATE, "The block job for device '" + job.id() + "' is currently paused");
             }
         } finally {
             lock.unlock();
@@ -228,7 +228,7 @@ public final class JobManager {
     public void finalizeJob(Job job) {
         lock.lock();
         try {
-            JobTables.checkVerb(job.id(), job.status, JobVerb.FINALIZE);
+            job.state.checkVerb(JobVerb.FINALIZE);
             if (job.isFinalizing()) {
                 return;
             }
@@ -243,7 +243,7 @@ public final class JobManager {
     public void dismiss(Job job) {
         lock.lock();
         try {
-            JobTables.checkVerb(job.id(), job.status, JobVerb.DISMISS);
+            job.state.checkVerb(JobVerb.DISMISS);
             handOff(() -> dismissLocked(job));
         } finally {
             lock.unlock();
@@ -256,7 +256,7 @@ public final class JobManager {
             try {
                 lock.lock();
                 try {
-                    if (j.status == JobStatus.CONCLUDED) {
+                    if (j.state.status() == JobStatus.CONCLUDED) {
                         handOff(() -> dismissLocked(j));
                         continue;
                     }
@@ -296,8 +296,8 @@ public final class JobManager {
             }
             success = failure == null;
             if (success) {
-                job.transition(JobStatus.WAITING);
-                job.transition(JobStatus.PENDING);
+                job.state.transition(JobStatus.WAITING);
+                job.state.transition(JobStatus.PENDING);
                 if (job.autoFinalize()) {
                     job.markFinalizing();
                 } else {
@@ -305,7 +305,7 @@ public final class JobManager {
                 }
             } else {
                 job.setError(failure);
-                job.transition(JobStatus.ABORTING);
+                job.state.transition(JobStatus.ABORTING);
                 job.markFinalizing();
             }
         } finally {
@@ -352,7 +352,7 @@ public final class JobManager {
             if (job.error() == null) {
                 job.setError(BlockException.Kind.CANCELLED.strerror());
             }
-            job.transition(JobStatus.ABORTING);
+            job.state.transition(JobStatus.ABORTING);
         } finally {
             lock.unlock();
         }
@@ -391,16 +391,16 @@ public final class JobManager {
     }
 
     private void concludeLocked(Job job) {
-        job.transition(JobStatus.CONCLUDED);
+        job.state.transition(JobStatus.CONCLUDED);
         if (job.autoDismiss()) {
             dismissLocked(job);
         }
     }
 
     private void dismissLocked(Job job) {
-        job.transition(JobStatus.NULL);
+        job.state.transition(JobStatus.NULL);
         jobs.remove(job);
-        job.removeBlockers();
+        job.claims.remove();
         changed.signalAll();
     }
 

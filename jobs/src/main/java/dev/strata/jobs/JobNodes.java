@@ -49,7 +49,7 @@ public final class JobNodes {
     public static void checkNotBusy(BlockGraph graph, BlockNode node) {
         String why = node.blocker();
         if (why != null) {
-            throw JobException.generic("Node '" + deviceOrNodeName(graph, node) + "' is busy: " + why);
+            throw new JobException(JobException.Kind.BUSY, "Node '" + deviceOrNodeName(graph, node) + "' is busy: " + why);
         }
     }
 

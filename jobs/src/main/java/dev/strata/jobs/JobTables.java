@@ -51,7 +51,7 @@ public final class JobTables {
      */
     public static void checkVerb(String id, JobStatus state, JobVerb verb) {
         if (!verbAllowed(verb, state)) {
-            throw JobException.generic("Job '" + id + "' in state '" + state.qapiName()
+            throw new JobException(JobException.Kind.INVALID_STATE, "Job '" + id + "' in state '" + state.qapiName()
                     + "' cannot accept command verb '" + verb.qapiName() + "'");
         }
     }

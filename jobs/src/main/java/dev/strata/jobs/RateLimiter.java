@@ -68,6 +68,19 @@ public final class RateLimiter {
         }
     }
 
+    /**
+     * Bytes per chunk for a rate-limited copy: about one slice's quota, within [{@code min},
+     * {@code max}] and a multiple of {@code min}; {@code max} when unlimited.
+     */
+    public int chunkSize(int min, int max) {
+        long quota = sliceQuota();
+        if (quota == 0) {
+            return max;
+        }
+        long c = Math.max(min, Math.min(max, quota));
+        return (int) (c / min * min);
+    }
+
     private long quota() {
         if (speed == 0) {
             return 0;

@@ -1,5 +1,7 @@
 package dev.strata.jobs;
 
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -11,6 +11,8 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.error.IoStatus;
+import dev.strata.blockdrv.error.OnError;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -88,10 +90,10 @@ class JobManagerTest {
     @Test
     void unknownJobErrorClasses() {
         JobException e = assertThrows(JobException.class, () -> jobs.blockJob("nosuch"));
-        assertEquals(JobException.ErrorClass.DEVICE_NOT_ACTIVE, e.errorClass());
+        assertEquals(JobException.Kind.BLOCK_JOB_NOT_FOUND, e.kind());
         assertEquals("Block job 'nosuch' not found", e.getMessage());
         e = assertThrows(JobException.class, () -> jobs.job("nosuch"));
-        assertEquals(JobException.ErrorClass.GENERIC_ERROR, e.errorClass());
+        assertEquals(JobException.Kind.JOB_NOT_FOUND, e.kind());
         assertEquals("Job not found", e.getMessage());
     }
 
@@ -302,6 +304,7 @@ class JobManagerTest {
         ScriptedJob b = jobs.start(new ScriptedJob("b", 1, false, true, true, List.of(other)), 1024);
         JobException e = assertThrows(JobException.class, () -> JobNodes.checkNotBusy(graph, node));
         assertEquals("Node 'n0' is busy: block device is in use by block job: stream", e.getMessage());
+        assertEquals(JobException.Kind.BUSY, e.kind());
         List<BlockJobInfo> infos = jobs.queryBlockJobs();
         assertEquals(List.of("b", "a"), infos.stream().map(BlockJobInfo::device).toList());
         assertEquals(1024, infos.get(0).speed());

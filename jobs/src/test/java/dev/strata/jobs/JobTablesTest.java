@@ -55,7 +55,7 @@ class JobTablesTest {
         JobException e = assertThrows(JobException.class,
                 () -> JobTables.checkVerb("virtio0", JobStatus.RUNNING, JobVerb.COMPLETE));
         assertEquals("Job 'virtio0' in state 'running' cannot accept command verb 'complete'", e.getMessage());
-        assertEquals(JobException.ErrorClass.GENERIC_ERROR, e.errorClass());
+        assertEquals(JobException.Kind.INVALID_STATE, e.kind());
         e = assertThrows(JobException.class, () -> JobTables.checkVerb("s1", JobStatus.PENDING, JobVerb.DISMISS));
         assertEquals("Job 's1' in state 'pending' cannot accept command verb 'dismiss'", e.getMessage());
         e = assertThrows(JobException.class, () -> JobTables.checkVerb("s1", JobStatus.CONCLUDED, JobVerb.SET_SPEED));

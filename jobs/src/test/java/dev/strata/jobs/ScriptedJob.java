@@ -2,6 +2,9 @@ package dev.strata.jobs;
 
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.OnError;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;

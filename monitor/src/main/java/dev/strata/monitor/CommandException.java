@@ -1,11 +1,13 @@
 package dev.strata.monitor;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.jobs.JobException;
 
 /**
  * A command failed in a way the client is told about: QMP answers {@code {"error": {"class": ..,
  * "desc": ..}}}, HMP prints {@code Error: <desc>}. Thrown by handlers and by argument validation;
- * anything else escaping a handler is a bug and is reported as a GenericError by the registry.
+ * the registry maps the lower layers' failures ({@link BlockException}, {@link JobException}) with
+ * {@link #of}; anything else escaping a handler is a bug and is reported as a GenericError.
  */
 public final class CommandException extends RuntimeException {
 
@@ -23,6 +25,19 @@ public final class CommandException extends RuntimeException {
     /** The block layer's failure as QEMU reports it: its message, class GenericError. */
     public static CommandException of(BlockException e) {
         return generic(e.getMessage());
+    }
+
+    /**
+     * A refused job command as QEMU reports it: {@code DeviceNotActive} for an unknown block job,
+     * {@code DeviceNotFound} for an unknown drive, {@code GenericError} for everything else.
+     */
+    public static CommandException of(JobException e) {
+        ErrorClass c = switch (e.kind()) {
+            case BLOCK_JOB_NOT_FOUND -> ErrorClass.DeviceNotActive;
+            case DEVICE_NOT_FOUND -> ErrorClass.DeviceNotFound;
+            case GENERIC, INVALID_STATE, BUSY, JOB_NOT_FOUND -> ErrorClass.GenericError;
+        };
+        return new CommandException(c, e.getMessage());
     }
 
     public ErrorClass errorClass() {

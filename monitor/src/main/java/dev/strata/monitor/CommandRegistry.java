@@ -3,6 +3,7 @@ package dev.strata.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.blockdrv.BlockException;
+import dev.strata.jobs.JobException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -41,8 +42,9 @@ import java.util.function.Function;
  * {@link #register} refuses a name that is taken, so two sets cannot both claim a command.
  *
  * <p>Errors: a handler throws {@link CommandException} (class + text), or lets a
- * {@link BlockException} escape (reported as GenericError with its message). Anything else is a
- * bug; it is reported as a GenericError naming the exception rather than crashing the monitor.
+ * {@link BlockException} or {@link JobException} escape; {@link #invoke} maps those here, once, to
+ * QMP error classes ({@link CommandException#of}). Anything else is a bug; it is reported as a
+ * GenericError naming the exception rather than crashing the monitor.
  *
  * <p>Thread safety: registration and lookup are guarded by {@code lock}; commands themselves run
  * on the caller's thread, concurrently when several clients call at once.
@@ -226,6 +228,8 @@ public final class CommandRegistry {
             JsonNode r = c.handler().handle(ctx, args);
             return r == null ? Json.object() : r;
         } catch (BlockException e) {
+            throw CommandException.of(e);
+        } catch (JobException e) {
             throw CommandException.of(e);
         } catch (CommandException e) {
             throw e;

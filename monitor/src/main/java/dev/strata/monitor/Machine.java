@@ -1,6 +1,8 @@
 package dev.strata.monitor;
 
 import dev.strata.blockdrv.BlockGraph;
+import dev.strata.device.BlockStats;
+import dev.strata.device.RunState;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -41,7 +43,7 @@ public interface Machine {
     }
 
     /** I/O accounting of the device on backend {@code backend}; empty when no device is attached. */
-    default Optional<DeviceStats> deviceStats(String backend) {
+    default Optional<BlockStats> deviceStats(String backend) {
         return Optional.empty();
     }
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.blockdrv.BlockException;
+import dev.strata.jobs.JobException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -101,5 +103,25 @@ class CommandRegistryTest {
         }).hmp("x_bug", "", "").build());
         assertTrue(error(m, "x-bug", null).startsWith("GenericError: Internal error in 'x-bug'"));
         assertTrue(m.hmp().executeNow("x_bug").startsWith("Error: Internal error in 'x-bug'"));
+    }
+
+    @Test
+    void blockAndJobFailuresMapToQmpClassesInTheRegistry() throws Exception {
+        Monitor m = new TestMachine(dir).monitor();
+        m.registry().register(Command.qmp("x-fail").params(Param.str("kind")).help("test command").handler((ctx, a) -> {
+            String kind = a.str("kind");
+            if (kind.equals("block")) {
+                throw new BlockException(BlockException.Kind.NOT_FOUND, "Could not open 'x': No such file or directory");
+            }
+            throw new JobException(JobException.Kind.valueOf(kind), "refused: " + kind);
+        }).hmp("x_fail", "kind:s", "kind").hmpFormat((ctx, a, r) -> ctx.println("done")).build());
+        assertEquals("GenericError: Could not open 'x': No such file or directory", error(m, "x-fail", "{\"kind\": \"block\"}"));
+        assertEquals("DeviceNotActive: refused: BLOCK_JOB_NOT_FOUND", error(m, "x-fail", "{\"kind\": \"BLOCK_JOB_NOT_FOUND\"}"));
+        assertEquals("DeviceNotFound: refused: DEVICE_NOT_FOUND", error(m, "x-fail", "{\"kind\": \"DEVICE_NOT_FOUND\"}"));
+        for (String generic : new String[] {"GENERIC", "INVALID_STATE", "BUSY", "JOB_NOT_FOUND"}) {
+            assertEquals("GenericError: refused: " + generic, error(m, "x-fail", "{\"kind\": \"" + generic + "\"}"));
+            assertEquals("Error: refused: " + generic + "\n", m.hmp().executeNow("x_fail " + generic));
+        }
+        assertEquals("Error: refused: BLOCK_JOB_NOT_FOUND\n", m.hmp().executeNow("x_fail BLOCK_JOB_NOT_FOUND"));
     }
 }

@@ -15,6 +15,7 @@ import dev.strata.monitor.qemuio.QemuIoCommand;
 import dev.strata.monitor.system.SystemCommands;
 import dev.strata.monitor.watch.GuestWatch;
 import dev.strata.monitor.watch.WatchCommands;
+import dev.strata.device.RunState;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;

@@ -1,13 +1,13 @@
 package dev.strata.device.ide;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
 import dev.strata.device.AbstractBlockDevice;
 import dev.strata.device.DeviceEventListener;
 import dev.strata.device.DeviceOptions;
-import dev.strata.device.ErrorAction;
 import dev.strata.device.GuestMemory;
 import dev.strata.device.IoAccounting;
-import dev.strata.device.IoOperation;
 import dev.strata.device.VmRunState;
 import dev.strata.device.ring.HeadWorkers;
 import java.nio.ByteBuffer;

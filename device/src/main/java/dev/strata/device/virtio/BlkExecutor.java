@@ -2,11 +2,11 @@ package dev.strata.device.virtio;
 
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
-import dev.strata.device.ErrorAction;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
 import dev.strata.device.GuestMemory;
 import dev.strata.device.IoAccounting;
 import dev.strata.device.IoErrorHandler;
-import dev.strata.device.IoOperation;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 

@@ -13,10 +13,10 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockOptions;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.blockdrv.fault.FaultInjectionDriver;
 import dev.strata.blockdrv.fault.FaultRule;
 import dev.strata.device.DeviceOptions;
-import dev.strata.device.ErrorPolicy;
 import dev.strata.device.GuestMemory;
 import dev.strata.device.Peripherals;
 import dev.strata.device.RunState;
@@ -64,7 +64,7 @@ class VirtioBlkDeviceTest {
         BlockBackend b = graph.createBackend("virtio0", graph.open(BlockOptions.parse(
                 "driver=fault-injection,file.driver=file,file.filename=" + img, null)), BlockBackend.CacheMode.WRITEBACK);
         dev = devices.createVirtioBlk(DeviceOptions.of(b).withSerial("strata-serial-0123456789").withQueueSize(16)
-                .withErrorPolicies(ErrorPolicy.REPORT, ErrorPolicy.STOP));
+                .withErrorPolicies(OnError.REPORT, OnError.STOP));
         ring = dev.activate(TABLE, new GuestInterrupt() {
             @Override
             public void used(int id, int len) {

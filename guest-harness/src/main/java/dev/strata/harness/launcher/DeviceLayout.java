@@ -1,6 +1,6 @@
 package dev.strata.harness.launcher;
 
-import dev.strata.device.ErrorPolicy;
+import dev.strata.blockdrv.error.OnError;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,7 +27,7 @@ public final class DeviceLayout {
      * @param typed     the option that asked for it, for messages
      */
     public record Planned(boolean virtio, String drive, String qdevId, boolean fromDrive,
-                          ErrorPolicy rerror, ErrorPolicy werror, Boolean writeCache, String typed) {
+                          OnError rerror, OnError werror, Boolean writeCache, String typed) {
     }
 
     private DeviceLayout() {
@@ -38,8 +38,8 @@ public final class DeviceLayout {
         for (DeviceSpec d : c.devices()) {
             DriveSpec drive = c.drives().stream().filter(x -> x.id().equals(d.drive())).findFirst().orElse(null);
             out.add(new Planned(d.model().isVirtio(), d.drive(), d.id(), false,
-                    drive != null ? drive.rerror() : ErrorPolicy.DEFAULT_READ,
-                    drive != null ? drive.werror() : ErrorPolicy.DEFAULT_WRITE, d.writeCache(), d.typed()));
+                    drive != null ? drive.rerror() : OnError.DEFAULT_RERROR,
+                    drive != null ? drive.werror() : OnError.DEFAULT_WERROR, d.writeCache(), d.typed()));
         }
         for (DriveSpec d : c.drives()) {
             if (d.iface() != DriveInterface.NONE) {

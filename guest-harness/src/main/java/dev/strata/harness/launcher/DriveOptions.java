@@ -3,7 +3,7 @@ package dev.strata.harness.launcher;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.NodeCache;
-import dev.strata.device.ErrorPolicy;
+import dev.strata.blockdrv.error.OnError;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -62,8 +62,8 @@ final class DriveOptions {
         boolean writeCache = o.containsKey(CACHE_WRITEBACK) ? OptionText.bool(o.get(CACHE_WRITEBACK), CACHE_WRITEBACK, typed)
                 : BlockBackend.CacheMode.parse(cache).writeback();
         boolean readOnly = OptionText.bool(o.getOrDefault("readonly", o.getOrDefault("read-only", "off")), "read-only", typed);
-        ErrorPolicy rerror = policy(o.getOrDefault("rerror", ErrorPolicy.DEFAULT_READ.optionValue()), true, typed);
-        ErrorPolicy werror = policy(o.getOrDefault("werror", ErrorPolicy.DEFAULT_WRITE.optionValue()), false, typed);
+        OnError rerror = policy(o.getOrDefault("rerror", OnError.DEFAULT_RERROR.qapiName()), true, typed);
+        OnError werror = policy(o.getOrDefault("werror", OnError.DEFAULT_WERROR.qapiName()), false, typed);
         String media = o.getOrDefault("media", "disk");
         if (!media.equals("disk")) {
             throw new UsageException(typed, media.equals("cdrom") ? "media=cdrom is not supported (Strata has disks only)"
@@ -125,9 +125,9 @@ final class DriveOptions {
         return b;
     }
 
-    private static ErrorPolicy policy(String value, boolean forRead, String typed) {
+    private static OnError policy(String value, boolean forRead, String typed) {
         try {
-            return ErrorPolicy.parse(value, forRead);
+            return OnError.parseDriveOption(value, forRead);
         } catch (BlockException e) {
             throw new UsageException(typed, e.getMessage());
         }

@@ -1,6 +1,6 @@
 package dev.strata.harness.launcher;
 
-import dev.strata.device.ErrorPolicy;
+import dev.strata.blockdrv.error.OnError;
 import java.util.Map;
 
 /**
@@ -19,7 +19,7 @@ import java.util.Map;
  * @param typed        the option as the user typed it, for messages
  */
 public record DriveSpec(String id, DriveInterface iface, int index, String cache, boolean writeCache, boolean readOnly,
-                        ErrorPolicy rerror, ErrorPolicy werror, Map<String, String> blockOptions, String typed) {
+                        OnError rerror, OnError werror, Map<String, String> blockOptions, String typed) {
 
     public DriveSpec {
         blockOptions = Map.copyOf(blockOptions);

@@ -6,14 +6,13 @@ import dev.strata.blockdrv.BlockGraph;
 import dev.strata.device.BlockDevice;
 import dev.strata.device.BlockStats;
 import dev.strata.device.Peripherals;
+import dev.strata.device.RunState;
 import dev.strata.device.VmRunState;
 import dev.strata.harness.guest.Guest;
 import dev.strata.blockdrv.nbd.tls.UserObjects;
 import dev.strata.jobs.JobManager;
-import dev.strata.monitor.DeviceStats;
 import dev.strata.monitor.Machine;
 import dev.strata.monitor.Monitor;
-import dev.strata.monitor.RunState;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,19 +84,13 @@ public final class StrataMachine implements Machine, AutoCloseable {
 
     @Override
     public RunState runState() {
-        String name = vm.state().qapiName();
-        for (RunState s : RunState.values()) {
-            if (s.qapiName().equals(name)) {
-                return s;
-            }
-        }
-        return RunState.INTERNAL_ERROR;
+        return vm.state();
     }
 
     /** Pauses the guest's vCPUs; block jobs keep running, as in QEMU. */
     @Override
     public void stop() {
-        vm.stop(dev.strata.device.RunState.PAUSED);
+        vm.stop(RunState.PAUSED);
     }
 
     /** Starts or resumes the guest's vCPUs ({@code -S} machines start here); resets device I/O status. */
@@ -113,24 +106,15 @@ public final class StrataMachine implements Machine, AutoCloseable {
     }
 
     @Override
-    public Optional<DeviceStats> deviceStats(String backend) {
+    public Optional<BlockStats> deviceStats(String backend) {
         BlockDevice d = devices.byDrive(backend);
-        return d == null ? Optional.empty() : Optional.of(toMonitor(d.stats()));
+        return d == null ? Optional.empty() : Optional.of(d.stats());
     }
 
     @Override
     public String ioStatus(String backend) {
         BlockDevice d = devices.byDrive(backend);
         return d == null ? "ok" : d.ioStatus().qapiName();
-    }
-
-    private static DeviceStats toMonitor(BlockStats s) {
-        return new DeviceStats(s.rdBytes(), s.wrBytes(), s.unmapBytes(),
-                s.rdOperations(), s.wrOperations(), s.flushOperations(), s.unmapOperations(),
-                s.rdTotalTimeNs(), s.wrTotalTimeNs(), s.flushTotalTimeNs(), s.unmapTotalTimeNs(),
-                s.failedRdOperations(), s.failedWrOperations(), s.failedFlushOperations(), s.failedUnmapOperations(),
-                s.invalidRdOperations(), s.invalidWrOperations(), s.invalidFlushOperations(), s.invalidUnmapOperations(),
-                s.rdMerged(), s.wrMerged(), s.unmapMerged(), s.wrHighestOffset(), s.idleTimeNs());
     }
 
     // ---- launcher side ------------------------------------------------------------------------

@@ -5,14 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.IoStatus;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.blockdrv.fault.FaultInjectionDriver;
 import dev.strata.blockdrv.fault.FaultRule;
 import dev.strata.device.BlockDevice;
 import dev.strata.device.DeviceEventListener;
-import dev.strata.device.ErrorAction;
-import dev.strata.device.ErrorPolicy;
-import dev.strata.device.IoOperation;
-import dev.strata.device.IoStatus;
 import dev.strata.device.RunState;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
@@ -52,8 +52,8 @@ class ErrorPolicyMachineTest {
     private GuestDisk disk(TestMachine m, boolean ide, String rerror, String werror) {
         m.devices.addEventListener(listener);
         String opts = "driver=fault-injection,node-name=fi,file.driver=file,file.filename=" + img;
-        return ide ? m.ide("ide0-hd0", opts, o -> o.withErrorPolicies(ErrorPolicy.parse(rerror, true), ErrorPolicy.parse(werror, false)))
-                : m.virtio("virtio0", opts, o -> o.withErrorPolicies(ErrorPolicy.parse(rerror, true), ErrorPolicy.parse(werror, false)));
+        return ide ? m.ide("ide0-hd0", opts, o -> o.withErrorPolicies(OnError.parseDriveOption(rerror, true), OnError.parseDriveOption(werror, false)))
+                : m.virtio("virtio0", opts, o -> o.withErrorPolicies(OnError.parseDriveOption(rerror, true), OnError.parseDriveOption(werror, false)));
     }
 
     private static FaultInjectionDriver fault(TestMachine m, String drive) {

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.strata.blockdrv.BlockException;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.blockdrv.fault.FaultInjectionDriver;
 import dev.strata.blockdrv.fault.FaultRule;
-import dev.strata.device.ErrorPolicy;
 import dev.strata.device.RunState;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
@@ -41,7 +41,7 @@ class StopContUnderLoadTest {
         }
         try (TestMachine m = new TestMachine()) {
             m.virtio("virtio0", "driver=fault-injection,file.driver=file,file.filename=" + a,
-                    o -> o.withErrorPolicies(ErrorPolicy.STOP, ErrorPolicy.STOP));
+                    o -> o.withErrorPolicies(OnError.STOP, OnError.STOP));
             m.ide("ide0-hd0", "file=" + b + ",format=raw", o -> o);
             AtomicInteger errorStops = new AtomicInteger();
             AtomicInteger userStops = new AtomicInteger();

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.strata.device.ErrorPolicy;
+import dev.strata.blockdrv.error.OnError;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -69,8 +69,8 @@ class CommandLineParserTest {
         assertEquals("off", d.blockOptions().get("file.locking"));
         assertEquals("none", d.cache());
         assertTrue(d.readOnly());
-        assertEquals(ErrorPolicy.STOP, d.rerror());
-        assertEquals(ErrorPolicy.IGNORE, d.werror());
+        assertEquals(OnError.STOP, d.rerror());
+        assertEquals(OnError.IGNORE, d.werror());
         assertFalse(d.blockOptions().containsKey("if"));
         assertFalse(d.blockOptions().containsKey("cache"));
     }
@@ -81,8 +81,8 @@ class CommandLineParserTest {
         assertEquals("disk.img", d.file(), "a leading bare word is the file");
         assertNull(d.format(), "no format = probe");
         assertEquals("writeback", d.cache());
-        assertEquals(ErrorPolicy.REPORT, d.rerror());
-        assertEquals(ErrorPolicy.ENOSPC, d.werror());
+        assertEquals(OnError.REPORT, d.rerror());
+        assertEquals(OnError.ENOSPC, d.werror());
         assertFalse(d.readOnly());
     }
 

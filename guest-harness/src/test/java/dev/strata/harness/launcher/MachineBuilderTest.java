@@ -162,11 +162,11 @@ class MachineBuilderTest {
     void pausedMachineStillQuitsWithAFinalVerifyPass() throws Exception {
         Path a = raw("a.img", 8 << 20);
         StrataMachine m = build("-drive", "file=" + a + ",format=raw,if=virtio", "-S", "-guest", "rw=randrw,verify=on");
-        assertEquals(dev.strata.monitor.RunState.PRELAUNCH, m.runState());
+        assertEquals(dev.strata.device.RunState.PRELAUNCH, m.runState());
         m.cont();
         Thread.sleep(200);
         m.stop();
-        assertEquals(dev.strata.monitor.RunState.PAUSED, m.runState());
+        assertEquals(dev.strata.device.RunState.PAUSED, m.runState());
         m.close();
         assertTrue(out.toString().contains("OK, no failures"), out.toString());
     }

@@ -3,11 +3,11 @@ package dev.strata.jobs.backup;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.ImplicitFilter;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.bitmap.NodeDirtyBitmap;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobNodes;
-import dev.strata.jobs.OnError;
 
 /**
  * Starts backup jobs: checks, then the job, then — with the source drained — the point in time

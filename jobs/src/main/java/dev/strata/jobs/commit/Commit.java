@@ -30,7 +30,7 @@ public final class Commit {
     public static Job start(JobManager jobs, BlockGraph graph, CommitRequest r) {
         BlockNode bs = graph.lookupOrNull(r.device());
         if (bs == null) {
-            throw new JobException(JobException.ErrorClass.DEVICE_NOT_FOUND, "Device '" + r.device() + "' not found");
+            throw new JobException(JobException.Kind.DEVICE_NOT_FOUND, "Device '" + r.device() + "' not found");
         }
         if (!JobNodes.isRoot(graph, bs)) {
             // QEMU's qmp_get_root_bs: a node in the middle of a chain is named by the top's device

@@ -1,6 +1,7 @@
 package dev.strata.jobs.commit;
 
-import dev.strata.jobs.OnError;
+import dev.strata.blockdrv.error.OnError;
+
 
 /** The arguments of QMP {@code block-commit}; null means "not given". */
 public record CommitRequest(String jobId, String device, String baseNode, String base, String topNode, String top,

@@ -4,13 +4,13 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.CopyJob;
 import dev.strata.jobs.CopyPipeline;
-import dev.strata.jobs.ErrorAction;
-import dev.strata.jobs.IoOperation;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobType;
-import dev.strata.jobs.OnError;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 

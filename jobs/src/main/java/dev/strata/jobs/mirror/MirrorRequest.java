@@ -1,6 +1,7 @@
 package dev.strata.jobs.mirror;
 
-import dev.strata.jobs.OnError;
+import dev.strata.blockdrv.error.OnError;
+
 
 /**
  * A mirror to start: {@code target} is an open node (drive-mirror opens or creates it first,

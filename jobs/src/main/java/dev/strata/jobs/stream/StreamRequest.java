@@ -1,6 +1,7 @@
 package dev.strata.jobs.stream;
 
-import dev.strata.jobs.OnError;
+import dev.strata.blockdrv.error.OnError;
+
 
 /**
  * The arguments of QMP {@code block-stream} (HMP {@code block_stream} fills the same record).

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.Job;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobTargets;
-import dev.strata.jobs.OnError;
 import dev.strata.jobs.testing.GuestWriters;
 import dev.strata.jobs.testing.QemuImg;
 import dev.strata.jobs.testing.TestChain;

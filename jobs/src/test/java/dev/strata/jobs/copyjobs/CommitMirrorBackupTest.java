@@ -9,13 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.EventLog;
 import dev.strata.jobs.Job;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobTargets;
-import dev.strata.jobs.OnError;
 import dev.strata.jobs.backup.Backup;
 import dev.strata.jobs.commit.Commit;
 import dev.strata.jobs.commit.CommitRequest;
@@ -106,7 +106,7 @@ class CommitMirrorBackupTest {
     void commitArgumentErrors() {
         chain = TestChain.build(dir, "qcow2", 2, SIZE, 0.1, 5);
         JobException e = assertThrows(JobException.class, () -> Commit.start(jobs, chain.graph, CommitRequest.of("nosuch", null, null)));
-        assertEquals(JobException.ErrorClass.DEVICE_NOT_FOUND, e.errorClass());
+        assertEquals(JobException.Kind.DEVICE_NOT_FOUND, e.kind());
         assertEquals("Device 'nosuch' not found", e.getMessage());
         assertEquals("Top image file nosuch.qcow2 not found",
                 assertThrows(JobException.class, () -> Commit.start(jobs, chain.graph, CommitRequest.of("virtio0", null, "nosuch.qcow2"))).getMessage());

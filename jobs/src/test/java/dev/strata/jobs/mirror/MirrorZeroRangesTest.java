@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockStatus;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.EventLog;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobTargets;
-import dev.strata.jobs.OnError;
 import dev.strata.jobs.testing.TestChain;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -35,7 +35,7 @@ public final class BlockCommands {
         r.register(Command.qmp("query-blockstats")
                 .params(Param.optBool("query-nodes"))
                 .help("print the I/O counters of each block device")
-                .handler((ctx, a) -> BlockStats.query(ctx.machine()))
+                .handler((ctx, a) -> BlockStatsQuery.query(ctx.machine()))
                 .hmp("info blockstats", "", "")
                 .hmpFormat((ctx, a, res) -> {
                     StringBuilder sb = new StringBuilder();

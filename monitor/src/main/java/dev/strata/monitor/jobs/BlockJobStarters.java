@@ -5,10 +5,10 @@ import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.RequestPolicy;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobTargets;
-import dev.strata.jobs.OnError;
 import dev.strata.jobs.backup.Backup;
 import dev.strata.jobs.bitmap.NodeBitmaps;
 import dev.strata.jobs.bitmap.NodeDirtyBitmap;
@@ -43,13 +43,13 @@ final class BlockJobStarters {
                         Param.optEnum("on-error", ON_ERROR), Param.optStr("filter-node-name"),
                         Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
                 .help("commit the data of a part of a backing chain into a lower image")
-                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                .handler((ctx, a) -> {
                     Commit.start(jobs, ctx.machine().graph(), new CommitRequest(a.str("job-id", null), a.str("device"),
                             a.str("base-node", null), a.str("base", null), a.str("top-node", null), a.str("top", null),
                             a.str("backing-file", null), a.integer("speed", 0), onError(a, "on-error"),
                             a.bool("auto-finalize", true), a.bool("auto-dismiss", true)));
                     return null;
-                }))
+                })
                 .build());
 
         r.register(Command.qmp("drive-mirror")
@@ -61,10 +61,10 @@ final class BlockJobStarters {
                         Param.optEnum("copy-mode", "background", "write-blocking"),
                         Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
                 .help("start mirroring a drive to a new or existing image file")
-                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                .handler((ctx, a) -> {
                     driveMirror(jobs, ctx.machine().graph(), a);
                     return null;
-                }))
+                })
                 .hmp("drive_mirror", "reuse:-n,full:-f,device:B,target:s,format:s?", "[-n] [-f] device target [format]")
                 .hmpArgs(a -> {
                     ObjectNode q = Json.object();
@@ -88,10 +88,10 @@ final class BlockJobStarters {
                         Param.optStr("filter-node-name"), Param.optEnum("copy-mode", "background", "write-blocking"),
                         Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
                 .help("start mirroring a drive to an existing node")
-                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                .handler((ctx, a) -> {
                     Mirror.start(jobs, ctx.machine().graph(), mirrorRequest(a, a.str("target"), false));
                     return null;
-                }))
+                })
                 .build());
 
         r.register(Command.qmp("drive-backup")
@@ -102,10 +102,10 @@ final class BlockJobStarters {
                         Param.optStr("filter-node-name"), Param.optAny("x-perf"), Param.str("target"), Param.optStr("format"),
                         Param.optEnum("mode", "existing", "absolute-paths"))
                 .help("start a point-in-time copy of a drive to a new or existing image file")
-                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                .handler((ctx, a) -> {
                     driveBackup(jobs, ctx.machine().graph(), a);
                     return null;
-                }))
+                })
                 .hmp("drive_backup", "reuse:-n,full:-f,compress:-c,device:B,target:s,format:s?",
                         "[-n] [-f] [-c] device target [format]")
                 .hmpArgs(a -> {
@@ -130,7 +130,7 @@ final class BlockJobStarters {
                         Param.optEnum("on-target-error", ON_ERROR), Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"),
                         Param.optStr("filter-node-name"), Param.optAny("x-perf"), Param.str("target"))
                 .help("start a point-in-time copy of a drive to an existing node")
-                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                .handler((ctx, a) -> {
                     BlockGraph g = ctx.machine().graph();
                     // QEMU's blockdev_backup_prepare: both nodes first, then do_backup_common
                     Backup.lookupSource(g, a.str("device"));
@@ -140,7 +140,7 @@ final class BlockJobStarters {
                     }
                     startBackup(jobs, g, a, target, () -> { });
                     return null;
-                }))
+                })
                 .build());
 
         HmpCommit.register(r);

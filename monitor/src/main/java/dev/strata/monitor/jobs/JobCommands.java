@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.strata.jobs.BlockJobInfo;
 import dev.strata.jobs.Job;
-import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobInfo;
 import dev.strata.jobs.JobManager;
 import dev.strata.monitor.Args;
@@ -42,15 +41,6 @@ public final class JobCommands implements CommandSet {
         BlockJobStarters.register(r, jobs);
         Transaction.register(r, jobs);
         BitmapCommands.register(r);
-    }
-
-    /** Runs {@code body}, turning job errors into the monitor's errors. */
-    static JsonNode guarded(java.util.function.Supplier<JsonNode> body) {
-        try {
-            return body.get();
-        } catch (JobException e) {
-            throw JobJson.error(e);
-        }
     }
 
     private static void registerQueries(CommandRegistry r, JobManager jobs) {
@@ -96,12 +86,12 @@ public final class JobCommands implements CommandSet {
         Param[] params = new Param[extra.length + 1];
         params[0] = Param.str(arg);
         System.arraycopy(extra, 0, params, 1, extra.length);
-        Command.Builder b = Command.qmp(qmp).params(params).help(help).handler((ctx, a) -> guarded(() -> {
+        Command.Builder b = Command.qmp(qmp).params(params).help(help).handler((ctx, a) -> {
             String id = a.str(arg);
             Job j = blockApi ? jobs.blockJob(id) : jobs.job(id);
             action.accept(j, a);
             return null;
-        }));
+        });
         if (hmp != null) {
             b.hmp(hmp, argsType, hmpParams).complete(arg, CompletionKind.JOB);
         }

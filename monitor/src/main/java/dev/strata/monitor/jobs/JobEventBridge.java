@@ -1,9 +1,9 @@
 package dev.strata.monitor.jobs;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
 import dev.strata.jobs.BlockJobEvent;
-import dev.strata.jobs.ErrorAction;
-import dev.strata.jobs.IoOperation;
 import dev.strata.jobs.JobEventListener;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobStatus;

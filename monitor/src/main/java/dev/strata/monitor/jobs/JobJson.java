@@ -3,15 +3,12 @@ package dev.strata.monitor.jobs;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.jobs.BlockJobEvent;
 import dev.strata.jobs.BlockJobInfo;
-import dev.strata.jobs.JobException;
 import dev.strata.jobs.JobInfo;
-import dev.strata.monitor.CommandException;
-import dev.strata.monitor.ErrorClass;
 import dev.strata.monitor.Json;
 
 /**
  * JSON of job queries and events, members in the QAPI schema's order (the QMP writer turns that
- * into QEMU's wire order), and the mapping of job errors to QMP error classes. Stateless.
+ * into QEMU's wire order). Stateless.
  */
 public final class JobJson {
 
@@ -65,15 +62,5 @@ public final class JobJson {
             o.put("error", error);
         }
         return o;
-    }
-
-    /** A refused job command as the monitor reports it. */
-    public static CommandException error(JobException e) {
-        ErrorClass c = switch (e.errorClass()) {
-            case GENERIC_ERROR -> ErrorClass.GenericError;
-            case DEVICE_NOT_ACTIVE -> ErrorClass.DeviceNotActive;
-            case DEVICE_NOT_FOUND -> ErrorClass.DeviceNotFound;
-        };
-        return new CommandException(c, e.getMessage());
     }
 }

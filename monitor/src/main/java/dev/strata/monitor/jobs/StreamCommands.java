@@ -1,8 +1,8 @@
 package dev.strata.monitor.jobs;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.blockdrv.error.OnError;
 import dev.strata.jobs.JobManager;
-import dev.strata.jobs.OnError;
 import dev.strata.jobs.stream.Stream;
 import dev.strata.jobs.stream.StreamRequest;
 import dev.strata.monitor.Args;
@@ -33,14 +33,14 @@ final class StreamCommands {
                         Param.optEnum("on-error", ON_ERROR), Param.optStr("filter-node-name"),
                         Param.optBool("auto-finalize"), Param.optBool("auto-dismiss"))
                 .help("copy data from a backing file into a block device")
-                .handler((ctx, a) -> JobCommands.guarded(() -> {
+                .handler((ctx, a) -> {
                     StreamRequest req = new StreamRequest(a.str("job-id", null), a.str("device"), a.str("base", null),
                             a.str("base-node", null), a.str("backing-file", null), a.str("bottom", null),
                             a.integer("speed", 0), OnError.parse(a.str("on-error", "report"), "on-error"),
                             a.bool("auto-finalize", true), a.bool("auto-dismiss", true));
                     Stream.start(jobs, ctx.machine().graph(), req);
                     return null;
-                }))
+                })
                 .hmp("block_stream", "device:B,speed:s?,base:s?", "device [speed [base]]")
                 .hmpHelp("copy data from a backing file into a block device (speed in MiB/s unless suffixed; "
                         + "the base may also be given as the second word)")

@@ -2,6 +2,7 @@ package dev.strata.monitor.system;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.device.RunState;
 import dev.strata.monitor.Command;
 import dev.strata.monitor.CommandException;
 import dev.strata.monitor.CommandRegistry;
@@ -9,7 +10,6 @@ import dev.strata.monitor.ErrorClass;
 import dev.strata.monitor.Json;
 import dev.strata.monitor.Machine;
 import dev.strata.monitor.Param;
-import dev.strata.monitor.RunState;
 import dev.strata.monitor.Version;
 
 /**
@@ -54,15 +54,7 @@ public final class SystemCommands {
                 .help("print whether the guest is running or paused")
                 .handler((ctx, a) -> status(ctx.machine()))
                 .hmp("info status", "", "")
-                .hmpFormat((ctx, a, res) -> {
-                    boolean running = res.get("running").asBoolean();
-                    String status = res.get("status").asText();
-                    StringBuilder sb = new StringBuilder("VM status: ").append(running ? "running" : "paused");
-                    if (!running && !status.equals(RunState.PAUSED.qapiName())) {
-                        sb.append(" (").append(status).append(')');
-                    }
-                    ctx.println(sb.toString());
-                })
+                .hmpFormat((ctx, a, res) -> ctx.println(RunState.ofQapiName(res.get("status").asText()).hmpStatusLine()))
                 .build());
 
         r.register(Command.qmp("stop")

@@ -1,13 +1,18 @@
 package dev.strata.monitor.block;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.strata.device.BlockStats;
 import dev.strata.monitor.Monitor;
 import dev.strata.monitor.Oracle;
 import dev.strata.monitor.TestMachine;
 import dev.strata.monitor.hmp.HmpInterpreter;
+import dev.strata.monitor.qmp.QmpJson;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,6 +128,31 @@ class BlockCommandsTest {
                 virtio0: rd_bytes=0 wr_bytes=0 rd_operations=0 wr_operations=0 flush_operations=0 wr_total_time_ns=0 rd_total_time_ns=0 flush_total_time_ns=0 rd_merged=0 wr_merged=0 idle_time_ns=0
                 virtio1: rd_bytes=0 wr_bytes=0 rd_operations=0 wr_operations=0 flush_operations=0 wr_total_time_ns=0 rd_total_time_ns=0 flush_total_time_ns=0 rd_merged=0 wr_merged=0 idle_time_ns=0
                 """, run("info blockstats"));
+    }
+
+    @Test
+    void queryBlockstatsShowsIdleTimeOnlyAfterTheFirstIo() throws Exception {
+        JsonNode idle = BlockStatsQuery.query(machine).get(0).get("stats");
+        assertFalse(idle.has("idle_time_ns"), "no idle time before the first I/O");
+        assertTrue(idle.get("account_invalid").asBoolean());
+        assertEquals("unmap_operations", QmpJson.keyOrder(idle).get(0), "QEMU 7.2 prints the stats in its QDict order");
+        TestMachine busy = new TestMachine(dir) {
+            @Override
+            public Optional<BlockStats> deviceStats(String backend) {
+                return Optional.of(new BlockStats(4096, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,
+                        0, 0, 0, 0, 0, 0, 0, 0, 12345, true, true));
+            }
+        };
+        Oracle.run("qemu-img", "create", "-q", "-f", "raw", dir.resolve("S.img").toString(), "1M");
+        busy.addDrive("virtio0", dir.resolve("S.img"), "raw");
+        try {
+            JsonNode s = BlockStatsQuery.query(busy).get(0).get("stats");
+            assertEquals(12345, s.get("idle_time_ns").asLong());
+            assertEquals(4096, s.get("rd_bytes").asLong());
+            assertEquals(7, s.get("rd_total_time_ns").asLong());
+        } finally {
+            busy.graph().closeAll();
+        }
     }
 
     @Test

@@ -2,8 +2,8 @@ package dev.strata.monitor.hmp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.strata.blockdrv.error.IoStatus;
 import dev.strata.jobs.BlockJobInfo;
-import dev.strata.jobs.IoStatus;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobType;
 import org.junit.jupiter.api.Test;

@@ -3,11 +3,11 @@ package dev.strata.monitor.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.blockdrv.error.ErrorAction;
+import dev.strata.blockdrv.error.IoOperation;
+import dev.strata.blockdrv.error.IoStatus;
 import dev.strata.jobs.BlockJobEvent;
 import dev.strata.jobs.BlockJobInfo;
-import dev.strata.jobs.ErrorAction;
-import dev.strata.jobs.IoOperation;
-import dev.strata.jobs.IoStatus;
 import dev.strata.jobs.JobInfo;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.JobType;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockNode;
-import dev.strata.monitor.DeviceStats;
+import dev.strata.device.BlockStats;
 import dev.strata.monitor.Json;
 import dev.strata.monitor.Machine;
 
@@ -15,9 +15,9 @@ import dev.strata.monitor.Machine;
  *
  * <p>Stateless; any thread.
  */
-final class BlockStats {
+final class BlockStatsQuery {
 
-    private BlockStats() {
+    private BlockStatsQuery() {
     }
 
     static ArrayNode query(Machine m) {
@@ -30,7 +30,7 @@ final class BlockStats {
                 o.put("qdev", b.attachedTo());
             }
             o.put("node-name", root.nodeName());
-            o.set("stats", stats(m.deviceStats(b.name()).orElse(DeviceStats.ZERO), true));
+            o.set("stats", stats(m.deviceStats(b.name()).orElse(BlockStats.ZERO), true));
             children(o, root);
         }
         return out;
@@ -39,7 +39,7 @@ final class BlockStats {
     private static ObjectNode node(BlockNode n) {
         ObjectNode o = Json.object();
         o.put("node-name", n.nodeName());
-        o.set("stats", stats(DeviceStats.ZERO, false));
+        o.set("stats", stats(BlockStats.ZERO, false));
         if (n.formatName().equals("file")) {
             ObjectNode d = o.putObject("driver-specific");
             d.put("driver", "file");
@@ -60,7 +60,7 @@ final class BlockStats {
         }
     }
 
-    private static ObjectNode stats(DeviceStats s, boolean device) {
+    private static ObjectNode stats(BlockStats s, boolean device) {
         ObjectNode o = Json.object();
         o.put("rd_bytes", s.rdBytes());
         o.put("wr_bytes", s.wrBytes());

@@ -3,7 +3,7 @@ package dev.strata.harness.script;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
-import dev.strata.blockdrv.img.ImgTool;
+import dev.strata.harness.img.ImgTool;
 import dev.strata.harness.guest.VerifyReport;
 import dev.strata.harness.guest.Workload;
 import dev.strata.harness.guest.WorkloadSpec;

@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.bench;
+package dev.strata.harness.bench.qcow2;
 
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
@@ -31,8 +31,7 @@ import java.util.concurrent.TimeUnit;
  * {@code qemu-img convert -O qcow2 -o cluster_size=65536} of the chain and a plain
  * read/write copy of the same number of bytes between two files.
  *
- * <p>Usage: {@code strata bench qcow2-copy DIR} (or {@code java -cp blockdrv/target/classes
- * dev.strata.blockdrv.bench.Qcow2CopyBench DIR}); system properties {@code rounds} (5),
+ * <p>Usage: {@code strata bench qcow2-copy DIR}; system properties {@code rounds} (5),
  * {@code sizeMiB} (256). Every round runs each contender once, after {@code sync}; medians count.
  * Wall time and CPU time (all threads, user + system) are both shown: on a shared machine the
  * CPU time is the steadier measure of the work each side does.

@@ -38,10 +38,6 @@ public final class BlockNode {
         void drainEnd(BlockNode node);
     }
 
-    BlockNode(String nodeName, boolean autoNamed, boolean readOnly) {
-        this(nodeName, autoNamed, readOnly, NodeCache.DEFAULT);
-    }
-
     BlockNode(String nodeName, boolean autoNamed, boolean readOnly, NodeCache cache) {
         this.nodeName = nodeName;
         this.autoNamed = autoNamed;

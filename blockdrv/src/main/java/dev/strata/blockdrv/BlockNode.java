@@ -8,7 +8,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A node of the block graph: one open driver plus its children, and the generic request path
  * every driver shares (bounds, alignment padding, tracked and serialising requests, drain,
- * copy-on-read, zero-filled reads past a child's end).
+ * copy-on-read, zero-filled reads past a child's end); its write notifiers hear of every write
+ * through {@code WriteNotifiers}, in one order for every kind of write.
  *
  * <p>Thread safety: the I/O methods may be called from any number of threads. Children are
  * volatile and only replaced while the node is drained ({@link #drain()}); the read-only flag and
@@ -21,7 +22,7 @@ public final class BlockNode {
     private final NodeCache cache;
     private final RequestTracker tracker = new RequestTracker();
     private final List<DrainListener> drainListeners = new CopyOnWriteArrayList<>();
-    private final List<WriteNotifier> writeNotifiers = new CopyOnWriteArrayList<>();
+    private final WriteNotifiers writeNotifiers = new WriteNotifiers(this);
     private BlockDriver driver;
     private volatile BlockNode file;
     private volatile BlockNode backing;
@@ -35,10 +36,6 @@ public final class BlockNode {
         void drainBegin(BlockNode node);
 
         void drainEnd(BlockNode node);
-    }
-
-    BlockNode(String nodeName, boolean autoNamed, boolean readOnly) {
-        this(nodeName, autoNamed, readOnly, NodeCache.DEFAULT);
     }
 
     BlockNode(String nodeName, boolean autoNamed, boolean readOnly, NodeCache cache) {
@@ -230,21 +227,11 @@ public final class BlockNode {
         boolean padded = !aligned(offset, len);
         int serial = padded ? Math.max(driver.serialisationAlignment(), driver.requestAlignment())
                 : driver.serialisationAlignment();
-        beforeWrite(offset, len);
-        // taken before the driver consumes src; no view (and no call) when nobody listens
-        ByteBuffer data = writeNotifiers.isEmpty() ? null : src.slice().asReadOnlyBuffer();
-        try {
+        writeNotifiers.write(offset, src, () -> {
             try (RequestTracker.Tracked t = tracker.begin(offset, len, true, padded, serial)) {
                 alignedWrite(offset, src);
             }
-            if (data != null) {
-                for (WriteNotifier n : writeNotifiers) {
-                    n.written(this, offset, data.duplicate());
-                }
-            }
-        } finally {
-            afterWrite(offset, len);
-        }
+        });
     }
 
     /** Writes zeros; {@code mayUnmap} (free the clusters) is dropped on a node with {@code discard=ignore}. */
@@ -258,9 +245,8 @@ public final class BlockNode {
     }
 
     private void zeroWrite(long offset, long bytes, boolean mayUnmap) {
-        beforeWrite(offset, bytes);
         // unmapping zero writes free clusters like a discard, so they serialise against reads too
-        try {
+        writeNotifiers.writeZeroes(offset, bytes, mayUnmap, () -> {
             try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, mayUnmap, driver.serialisationAlignment())) {
                 if (driver instanceof SupportsWriteZeroes z && aligned(offset, bytes)) {
                     z.writeZeroes(offset, bytes, mayUnmap);
@@ -268,12 +254,7 @@ public final class BlockNode {
                     Buffers.writeZeroBuffers(this::alignedWrite, offset, bytes);
                 }
             }
-            for (WriteNotifier n : writeNotifiers) {
-                n.zeroed(this, offset, bytes, mayUnmap);
-            }
-        } finally {
-            afterWrite(offset, bytes);
-        }
+        });
     }
 
     /** True when the driver can store compressed clusters ({@link #writeCompressed}). */
@@ -307,24 +288,15 @@ public final class BlockNode {
         if (len == 0) {
             return;
         }
-        beforeWrite(offset, len);
         // to notifiers a compressed write is a write of these bytes (mirror's write-blocking mode)
-        ByteBuffer data = writeNotifiers.isEmpty() ? null : src.slice().asReadOnlyBuffer();
-        try {
+        writeNotifiers.write(offset, src, () -> {
             try (RequestTracker.Tracked t = tracker.begin(offset, len, true, false, cs)) {
                 for (int done = 0; done < len; done += cs) {
                     c.writeCompressed(offset + done, src.slice(src.position() + done, Math.min(cs, len - done)));
                 }
                 src.position(src.limit());
             }
-            if (data != null) {
-                for (WriteNotifier n : writeNotifiers) {
-                    n.written(this, offset, data.duplicate());
-                }
-            }
-        } finally {
-            afterWrite(offset, len);
-        }
+        });
     }
 
     /** Discard is advisory: a driver that cannot discard, or a node with {@code discard=ignore}, ignores it, as QEMU does. */
@@ -334,14 +306,13 @@ public final class BlockNode {
         if (bytes == 0 || !policy.unmap() || !(driver instanceof SupportsDiscard d)) {
             return;
         }
-        beforeWrite(offset, bytes);
         // serialising: a discard frees host clusters that a read still in flight may be about to
         // read, and a later allocation may reuse them for other data (QEMU serialises discards too)
-        try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, true, driver.serialisationAlignment())) {
-            d.discard(offset, bytes);
-        } finally {
-            afterWrite(offset, bytes);
-        }
+        writeNotifiers.around(offset, bytes, () -> {
+            try (RequestTracker.Tracked t = tracker.begin(offset, bytes, true, true, driver.serialisationAlignment())) {
+                d.discard(offset, bytes);
+            }
+        });
     }
 
     public void flush() {
@@ -381,36 +352,7 @@ public final class BlockNode {
     public long copyOnRead(long offset, int bytes) {
         checkWritable();
         checkBounds(offset, bytes);
-        int serial = driver.serialisationAlignment();
-        long start = Math.floorDiv(offset, serial) * (long) serial;
-        long end = Math.min(size(), Math.floorDiv(offset + bytes + serial - 1, serial) * (long) serial);
-        long copied = 0;
-        // pieces of at most a pooled buffer (whole serialisation units), copied through a direct
-        // buffer: a heap buffer per extent cost an allocation and two hidden native copies
-        long chunk = Math.max(serial, Buffers.POOL_BUFFER_SIZE / serial * (long) serial);
-        try (RequestTracker.Tracked t = tracker.begin(start, end - start, true, true, serial)) {
-            long pos = start;
-            while (pos < end) {
-                BlockStatus s = driver.blockStatus(pos, Math.min(end - pos, chunk));
-                if (!s.state().allocated()) {
-                    int len = (int) s.length();
-                    try (Buffers.Lease lease = Buffers.lease(len)) {
-                        ByteBuffer buf = lease.buffer();
-                        alignedRead(pos, buf);
-                        buf.flip();
-                        if (Buffers.isZero(buf) && driver instanceof SupportsWriteZeroes z && aligned(pos, len)) {
-                            // zeros still have to hide whatever a lower layer holds once the chain is cut
-                            z.writeZeroes(pos, len, false);
-                        } else {
-                            alignedWrite(pos, buf);
-                        }
-                    }
-                    copied += len;
-                }
-                pos = s.end();
-            }
-        }
-        return copied;
+        return CopyOnRead.copy(driver, tracker, size(), offset, bytes);
     }
 
     /**
@@ -465,18 +407,6 @@ public final class BlockNode {
 
     public void removeWriteNotifier(WriteNotifier n) {
         writeNotifiers.remove(n);
-    }
-
-    private void beforeWrite(long offset, long bytes) {
-        for (WriteNotifier n : writeNotifiers) {
-            n.beforeWrite(this, offset, bytes);
-        }
-    }
-
-    private void afterWrite(long offset, long bytes) {
-        for (WriteNotifier n : writeNotifiers) {
-            n.afterWrite(this, offset, bytes);
-        }
     }
 
     /** Requests in flight on this node now (tests, statistics). */

@@ -65,7 +65,7 @@ class CompressedWriteRequestTest {
     }
 
     private static BlockNode node(BlockDriver d, boolean readOnly) {
-        BlockNode n = new BlockNode("c", false, readOnly);
+        BlockNode n = new BlockNode("c", false, readOnly, NodeCache.DEFAULT);
         n.bind(d);
         return n;
     }

@@ -27,7 +27,7 @@ final class RecordingDriver implements BlockDriver {
     }
 
     static BlockNode node(RecordingDriver d) {
-        BlockNode n = new BlockNode("rec", false, false);
+        BlockNode n = new BlockNode("rec", false, false, NodeCache.DEFAULT);
         n.bind(d);
         return n;
     }

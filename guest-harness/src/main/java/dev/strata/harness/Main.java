@@ -1,6 +1,6 @@
 package dev.strata.harness;
 
-import dev.strata.blockdrv.img.ImgTool;
+import dev.strata.harness.img.ImgTool;
 import dev.strata.harness.launcher.BenchCatalog;
 import dev.strata.harness.launcher.DemoMachine;
 import dev.strata.harness.launcher.Launcher;

@@ -28,8 +28,8 @@ import java.util.stream.Stream;
 public final class BenchCatalog {
 
     /** Where benchmark programs live; one package per module that has them. */
-    public static final List<String> PACKAGES = List.of("dev.strata.blockdrv.bench", "dev.strata.harness.bench",
-            "dev.strata.jobs.bench");
+    public static final List<String> PACKAGES = List.of("dev.strata.harness.bench", "dev.strata.harness.bench.jobs",
+            "dev.strata.harness.bench.qcow2");
 
     private final ClassLoader loader;
 

@@ -1,6 +1,6 @@
 package dev.strata.harness.script;
 
-import dev.strata.blockdrv.img.ImgTool;
+import dev.strata.harness.img.ImgTool;
 import dev.strata.harness.guest.Workload;
 import dev.strata.harness.launcher.CommandLineParser;
 import dev.strata.harness.launcher.MachineBuilder;

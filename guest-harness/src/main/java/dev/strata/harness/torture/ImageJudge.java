@@ -1,6 +1,6 @@
 package dev.strata.harness.torture;
 
-import dev.strata.blockdrv.img.ImgTool;
+import dev.strata.harness.img.ImgTool;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * blockdrv on nothing but the JDK and slf4j, and BouncyCastle (PEM parsing for NBD's TLS) only in
  * {@code dev.strata.blockdrv.nbd.tls} (and in tests, which make certificates with it), and the
  * monitor's one-way wiring ({@link #monitorWiring}). Comments and string literals are ignored, so
- * only real code references count.
+ * only real code references count. Programs (tools, benchmarks) live in guest-harness, beside the
+ * launcher, never in a library module.
  */
 class ModuleBoundariesTest {
 
@@ -46,6 +47,26 @@ class ModuleBoundariesTest {
         }
         assertTrue(files > 20, "found only " + files + " source files under " + root);
         assertTrue(violations.isEmpty(), "module boundary violations:\n" + String.join("\n", violations));
+    }
+
+    /**
+     * Library modules hold only their library: programs (the image tool, benchmarks) live beside the
+     * launcher in guest-harness. The one {@code main} allowed below it regenerates
+     * {@code docs/commands.md} from monitor's registry, which its own test checks.
+     */
+    @Test
+    void libraryModulesHoldNoPrograms() throws IOException {
+        Path root = Path.of(System.getProperty("strata.repo.root", "..")).toAbsolutePath().normalize();
+        Pattern main = Pattern.compile("\\bstatic\\s+void\\s+main\\s*\\(");
+        List<String> programs = new ArrayList<>();
+        for (String module : List.of("blockdrv", "device", "jobs", "monitor")) {
+            for (Source s : sources(root, module)) {
+                if (!s.test() && main.matcher(s.code()).find() && !s.file().endsWith("CommandReference.java")) {
+                    programs.add(root.relativize(s.file()).toString());
+                }
+            }
+        }
+        assertTrue(programs.isEmpty(), "programs in library modules (move them to guest-harness):\n" + String.join("\n", programs));
     }
 
     static String violation(Source s, String name) {

@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import static dev.strata.blockdrv.qcow2.Qemu.img;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockException;
 import java.io.PrintStream;
@@ -57,7 +57,7 @@ public final class ImgTool {
         }
         try {
             return c.run(Arrays.copyOfRange(args, 1, args.length), out, err);
-        } catch (Args.UsageException e) {
+        } catch (ImgOptions.UsageException e) {
             err.println(PROG + ": " + e.getMessage());
             err.println("Try '" + PROG + " --help' for more information");
             return 1;

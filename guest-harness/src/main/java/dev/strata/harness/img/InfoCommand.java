@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
@@ -18,10 +18,10 @@ final class InfoCommand implements ImgTool.Command {
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = new Args(argv, 0, Set.of("f", "output"), Set.of("U", "backing-chain", "q"));
+        ImgOptions a = new ImgOptions(argv, 0, Set.of("f", "output"), Set.of("U", "backing-chain", "q"));
         boolean json = a.json();
         if (a.positional().size() != 1) {
-            throw new Args.UsageException("Expecting one image file name");
+            throw new ImgOptions.UsageException("Expecting one image file name");
         }
         String file = a.positional().get(0);
         try (OpenedImage img = OpenedImage.open(file, a.get("f"), false, a.has("U"), BlockOptions.empty())) {
@@ -36,7 +36,7 @@ final class InfoCommand implements ImgTool.Command {
                 name = full == null ? null : full.toString();
             }
             if (json) {
-                out.println(Json.pretty(a.has("backing-chain") ? infos : infos.get(0)));
+                out.println(PrettyJson.pretty(a.has("backing-chain") ? infos : infos.get(0)));
             } else {
                 for (int i = 0; i < infos.size(); i++) {
                     if (i > 0) {

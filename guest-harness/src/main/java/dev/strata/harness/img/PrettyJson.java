@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import java.util.List;
 import java.util.Map;
@@ -7,10 +7,14 @@ import java.util.Map;
  * Writes JSON the way qemu-img pretty-prints it: four-space indentation, {@code "key": value},
  * nested objects and arrays on their own lines. Values are maps (key order kept), lists,
  * strings, numbers and booleans. Stateless.
+ *
+ * <p>Not {@code dev.strata.monitor.Json}: that one builds Jackson nodes for QMP replies, whose
+ * members QMP's writer reorders into QEMU's hash order; qemu-img prints its own layout in the order
+ * the tool built it, and the image tool stays free of Jackson (a monitor-only dependency).
  */
-final class Json {
+final class PrettyJson {
 
-    private Json() {
+    private PrettyJson() {
     }
 
     static String pretty(Object value) {

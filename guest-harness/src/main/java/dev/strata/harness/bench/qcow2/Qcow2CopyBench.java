@@ -1,10 +1,11 @@
-package dev.strata.blockdrv.bench;
+package dev.strata.harness.bench.qcow2;
 
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.Chains;
 import dev.strata.blockdrv.DriverRegistry;
+import dev.strata.harness.bench.BenchChains;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -31,8 +31,7 @@ import java.util.concurrent.TimeUnit;
  * {@code qemu-img convert -O qcow2 -o cluster_size=65536} of the chain and a plain
  * read/write copy of the same number of bytes between two files.
  *
- * <p>Usage: {@code strata bench qcow2-copy DIR} (or {@code java -cp blockdrv/target/classes
- * dev.strata.blockdrv.bench.Qcow2CopyBench DIR}); system properties {@code rounds} (5),
+ * <p>Usage: {@code strata bench qcow2-copy DIR}; system properties {@code rounds} (5),
  * {@code sizeMiB} (256). Every round runs each contender once, after {@code sync}; medians count.
  * Wall time and CPU time (all threads, user + system) are both shown: on a shared machine the
  * CPU time is the steadier measure of the work each side does.
@@ -55,7 +54,7 @@ public final class Qcow2CopyBench {
         Path dir = Files.createDirectories(args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("qcow2copy"));
         long size = Long.getLong("sizeMiB", 256) * MIB;
         int rounds = Integer.getInteger("rounds", 5);
-        buildChain(dir, size, new double[] {0.5, 0.2, 0.1}, 42);
+        BenchChains.build(dir, size, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
         Path top = dir.resolve("L2.qcow2");
         long bytes = allocatedBytes(top);
         System.out.printf(Locale.ROOT, "qcow2 copy bench: %s, %d MiB virtual, %d MiB allocated in the chain, %d CPUs%n",
@@ -258,33 +257,6 @@ public final class Qcow2CopyBench {
 
     private static void sync() throws IOException, InterruptedException {
         run("sync");
-    }
-
-    /** Layers L0 (base) .. L2 (top); layer i allocates {@code fill[i]} of the disk in one-cluster runs of random data. */
-    static void buildChain(Path dir, long size, double[] fill, long seed) {
-        Random rnd = new Random(seed);
-        byte[] data = new byte[65536];
-        for (int i = 0; i < fill.length; i++) {
-            Path p = dir.resolve("L" + i + ".qcow2");
-            BlockOptions o = BlockOptions.empty().with("cluster_size", "65536");
-            if (i > 0) {
-                o = o.with("backing_file", "L" + (i - 1) + ".qcow2").with("backing_fmt", "qcow2");
-            }
-            DriverRegistry.standard().require("qcow2").create(p, size, o);
-            BlockGraph g = new BlockGraph();
-            try {
-                BlockNode n = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", p.toString()));
-                for (long r = 0; r < size / data.length; r++) {
-                    if (rnd.nextDouble() < fill[i]) {
-                        rnd.nextBytes(data);
-                        n.write(r * data.length, ByteBuffer.wrap(data));
-                    }
-                }
-                n.flush();
-            } finally {
-                g.closeAll();
-            }
-        }
     }
 
     private static long median(long[] v) {

@@ -1,4 +1,4 @@
-package dev.strata.jobs.bench;
+package dev.strata.harness.bench.jobs;
 
 import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.strata.jobs.bench;
+package dev.strata.harness.bench.jobs;
 
 import java.nio.file.Path;
 

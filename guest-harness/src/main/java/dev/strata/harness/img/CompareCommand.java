@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
@@ -23,7 +23,7 @@ final class CompareCommand implements ImgTool.Command {
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = new Args(argv, 0, Set.of("f", "F", "T"), Set.of("s", "q", "U", "p"));
+        ImgOptions a = new ImgOptions(argv, 0, Set.of("f", "F", "T"), Set.of("s", "q", "U", "p"));
         if (a.positional().size() != 2) {
             err.println(ImgTool.PROG + ": Expecting two image file names");
             return 2;

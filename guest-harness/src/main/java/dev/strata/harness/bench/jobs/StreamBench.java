@@ -1,11 +1,11 @@
-package dev.strata.jobs.bench;
+package dev.strata.harness.bench.jobs;
 
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.Chains;
-import dev.strata.blockdrv.DriverRegistry;
+import dev.strata.harness.bench.BenchChains;
 import dev.strata.jobs.JobManager;
 import dev.strata.jobs.JobStatus;
 import dev.strata.jobs.stream.Stream;
@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.Random;
 
 /**
  * Stream benchmark: a 3-layer qcow2 chain (64 KiB clusters; base ~50 % allocated, middle ~20 %,
@@ -46,10 +45,10 @@ public final class StreamBench {
         Files.createDirectories(dir);
         System.out.printf("chain: %d MiB virtual, qcow2, 64 KiB clusters, layers 50%%/20%%/10%% allocated in runs of %d KiB%n",
                 size >> 20, run >> 10);
-        buildChain(dir, size, new double[] {0.5, 0.2, 0.1}, run, 42);
+        BenchChains.build(dir, size, new double[] {0.5, 0.2, 0.1}, run, 42);
         // JIT warm-up on a small chain of the same shape, so the runs measure steady state
         Path warmDir = Files.createDirectories(dir.resolve("warmup"));
-        buildChain(warmDir, 128 * MIB, new double[] {0.5, 0.2, 0.1}, run, 1);
+        BenchChains.build(warmDir, 128 * MIB, new double[] {0.5, 0.2, 0.1}, run, 1);
         for (int i = 0; i < 3; i++) {
             Files.copy(warmDir.resolve("L2.qcow2"), warmDir.resolve("w.qcow2"), StandardCopyOption.REPLACE_EXISTING);
             timeStrata(warmDir.resolve("w.qcow2"));
@@ -88,7 +87,7 @@ public final class StreamBench {
 
         Path big = dir.resolve("tib");
         Files.createDirectories(big);
-        buildSparseChain(big, 1L << 40, 64 * MIB);
+        BenchChains.buildSparse(big, 1L << 40, 64 * MIB);
         settle(big);
         long tibNs = timeStrata(big.resolve("L2.qcow2"));
         System.out.printf("1 TiB virtual chain with 64 MiB allocated: streamed in %.3f s (target < 5 s)%n", tibNs / 1e9);
@@ -168,54 +167,6 @@ public final class StreamBench {
                     who, before[0], before[1], during[0], during[1], share, ns / 1e9);
             return share;
         } finally {
-            g.closeAll();
-        }
-    }
-
-    /** Layers L0 (base) .. L2 (top); each allocates {@code fill[i]} of the disk in runs of {@code run} bytes. */
-    static void buildChain(Path dir, long size, double[] fill, int run, long seed) {
-        Random rnd = new Random(seed);
-        byte[] data = new byte[run];
-        for (int i = 0; i < fill.length; i++) {
-            Path p = dir.resolve("L" + i + ".qcow2");
-            BlockOptions o = BlockOptions.empty().with("cluster_size", "65536");
-            if (i > 0) {
-                o = o.with("backing_file", "L" + (i - 1) + ".qcow2").with("backing_fmt", "qcow2");
-            }
-            DriverRegistry.standard().require("qcow2").create(p, size, o);
-            BlockGraph g = new BlockGraph();
-            BlockNode n = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", p.toString()));
-            long runs = size / run;
-            for (long r = 0; r < runs; r++) {
-                if (rnd.nextDouble() < fill[i]) {
-                    rnd.nextBytes(data);
-                    n.write(r * run, ByteBuffer.wrap(data));
-                }
-            }
-            n.flush();
-            g.closeAll();
-        }
-    }
-
-    /** A chain of {@code size} virtual bytes holding {@code data} bytes in total, spread over three layers. */
-    static void buildSparseChain(Path dir, long size, long data) {
-        Random rnd = new Random(7);
-        byte[] buf = new byte[(int) MIB];
-        long[] share = {data / 2, data / 4, data / 4};
-        for (int i = 0; i < 3; i++) {
-            Path p = dir.resolve("L" + i + ".qcow2");
-            BlockOptions o = BlockOptions.empty().with("cluster_size", "65536");
-            if (i > 0) {
-                o = o.with("backing_file", "L" + (i - 1) + ".qcow2").with("backing_fmt", "qcow2");
-            }
-            DriverRegistry.standard().require("qcow2").create(p, size, o);
-            BlockGraph g = new BlockGraph();
-            BlockNode n = g.open(BlockOptions.empty().with("driver", "qcow2").with("file", p.toString()));
-            for (long done = 0; done < share[i]; done += MIB) {
-                rnd.nextBytes(buf);
-                n.write(rnd.nextLong(size / MIB) * MIB, ByteBuffer.wrap(buf));
-            }
-            n.flush();
             g.closeAll();
         }
     }

@@ -1,5 +1,6 @@
-package dev.strata.jobs.bench;
+package dev.strata.harness.bench.jobs;
 
+import dev.strata.harness.bench.BenchChains;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -73,7 +74,7 @@ public final class JobsLimitBench {
         System.out.printf("%s, load average %s; chain %d MiB virtual (qcow2, 64 KiB clusters, layers 50/20/10 %% allocated), "
                 + "%d rounds, QEMU and Strata interleaved%n", Instant.now().truncatedTo(ChronoUnit.SECONDS), loadAverage(),
                 o.sizeMiB, o.rounds);
-        StreamBench.buildChain(o.dir, o.sizeMiB << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
+        BenchChains.build(o.dir, o.sizeMiB << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
         warmUp(o);
         Path source = o.dir.resolve("L0.qcow2");   // what the limit copies read
         Path scratch = o.dir.resolve("limit-copy.tmp");
@@ -131,7 +132,7 @@ public final class JobsLimitBench {
     /** The job's JIT warm-up: each job, each mode, twice on a small chain of the same shape. */
     private static void warmUp(Options o) throws Exception {
         Path warm = Files.createDirectories(o.dir.resolve("warmup"));
-        StreamBench.buildChain(warm, 64L << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 1);
+        BenchChains.build(warm, 64L << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 1);
         for (boolean direct : o.modes) {
             for (JobKind k : o.kinds) {
                 for (int i = 0; i < 2; i++) {

@@ -1,4 +1,4 @@
-package dev.strata.jobs.bench;
+package dev.strata.harness.bench.jobs;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * Times one of QEMU's own block jobs on an image: starts {@code qemu-system-x86_64 -machine none}
  * with a QMP socket, negotiates, starts the job (for jobs that go READY, sends
  * {@code block-job-complete} at READY) and waits for BLOCK_JOB_COMPLETED. Talks QMP with plain
- * strings (the jobs module has no JSON library); single-threaded.
+ * strings (Jackson is monitor's alone); single-threaded.
  */
 final class QemuJobRunner {
 

@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.bench;
+package dev.strata.harness.bench.qcow2;
 
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  * {@code -t writeback -i threads}, Strata's file driver uses buffered positional I/O), and the
  * heap a 100 GiB sparse image needs under a mixed workload.
  *
- * <p>Usage: {@code java -cp blockdrv/target/classes dev.strata.blockdrv.bench.Qcow2Bench [dir]}
+ * <p>Usage: {@code strata bench qcow2 [dir]}
  * (system properties {@code ops}, {@code depth}, {@code rounds}, {@code heapOps}). Single-threaded driver program; the workers
  * are virtual threads.
  */

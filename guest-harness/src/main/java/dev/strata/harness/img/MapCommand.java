@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
@@ -29,10 +29,10 @@ final class MapCommand implements ImgTool.Command {
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = new Args(argv, 0, Set.of("f", "output", "s", "l", "start-offset", "max-length"), Set.of("U"));
+        ImgOptions a = new ImgOptions(argv, 0, Set.of("f", "output", "s", "l", "start-offset", "max-length"), Set.of("U"));
         boolean json = a.json();
         if (a.positional().size() != 1) {
-            throw new Args.UsageException("Expecting one image file name");
+            throw new ImgOptions.UsageException("Expecting one image file name");
         }
         String file = a.positional().get(0);
         try (OpenedImage img = OpenedImage.open(file, a.get("f"), false, a.has("U"), BlockOptions.empty())) {

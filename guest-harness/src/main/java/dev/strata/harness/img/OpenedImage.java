@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;

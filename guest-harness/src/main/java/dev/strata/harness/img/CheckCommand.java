@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.qcow2.CheckResult;
@@ -19,20 +19,20 @@ final class CheckCommand implements ImgTool.Command {
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = new Args(argv, 0, Set.of("f", "r", "output", "T"), Set.of("q", "U"));
+        ImgOptions a = new ImgOptions(argv, 0, Set.of("f", "r", "output", "T"), Set.of("q", "U"));
         boolean json = a.json();
         if (a.positional().size() != 1) {
-            throw new Args.UsageException("Expecting one image file name");
+            throw new ImgOptions.UsageException("Expecting one image file name");
         }
         Qcow2Check.Repair repair = Qcow2Check.Repair.NONE;
         if (a.has("r")) {
             repair = switch (a.get("r")) {
                 case "leaks" -> Qcow2Check.Repair.LEAKS;
                 case "all" -> Qcow2Check.Repair.ALL;
-                default -> throw new Args.UsageException("Invalid option for -r. Try '-r leaks' or '-r all'");
+                default -> throw new ImgOptions.UsageException("Invalid option for -r. Try '-r leaks' or '-r all'");
             };
             if (a.has("U")) {
-                throw new Args.UsageException("--force-share/-U is not allowed with -r");
+                throw new ImgOptions.UsageException("--force-share/-U is not allowed with -r");
             }
         }
         String file = a.positional().get(0);
@@ -49,7 +49,7 @@ final class CheckCommand implements ImgTool.Command {
                 }
             });
             if (json) {
-                out.println(Json.pretty(json(r, file)));
+                out.println(PrettyJson.pretty(json(r, file)));
             } else if (!quiet) {
                 out.print(human(r));
             }

@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockDriverFactory;
 import dev.strata.blockdrv.BlockException;
@@ -26,9 +26,9 @@ final class ConvertCommand implements ImgTool.Command {
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = new Args(argv, 0, Set.of("f", "O", "o", "S", "t", "T", "m", "B", "F"), Set.of("q", "p", "n", "U", "c", "W"));
+        ImgOptions a = new ImgOptions(argv, 0, Set.of("f", "O", "o", "S", "t", "T", "m", "B", "F"), Set.of("q", "p", "n", "U", "c", "W"));
         if (a.positional().size() != 2) {
-            throw new Args.UsageException("Expecting one input and one output file name");
+            throw new ImgOptions.UsageException("Expecting one input and one output file name");
         }
         String in = a.positional().get(0);
         String outFile = a.positional().get(1);

@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,8 +11,11 @@ import java.util.Set;
  * {@code -fqcow2}, {@code -q}), long options ({@code --output=json}, {@code --output json}),
  * positional arguments; repeated {@code -o} values are joined with commas as qemu-img does.
  * Immutable after parsing.
+ *
+ * <p>Not {@code dev.strata.monitor.Args}, which holds a command's arguments already validated
+ * against its declared parameters (QMP objects, HMP words); this one parses a shell command line.
  */
-final class Args {
+final class ImgOptions {
 
     /** A usage error; the tool prints it and exits 1. */
     static final class UsageException extends RuntimeException {
@@ -28,7 +31,7 @@ final class Args {
      * @param withValue option names (without dashes) that take a value, e.g. {@code f}, {@code output}
      * @param flags     option names that take none, e.g. {@code q}, {@code U}, {@code backing-chain}
      */
-    Args(String[] args, int from, Set<String> withValue, Set<String> flags) {
+    ImgOptions(String[] args, int from, Set<String> withValue, Set<String> flags) {
         for (int i = from; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--")) {

@@ -1,4 +1,4 @@
-package dev.strata.jobs.bench;
+package dev.strata.harness.bench.jobs;
 
 import dev.strata.blockdrv.BlockBackend;
 import java.nio.ByteBuffer;

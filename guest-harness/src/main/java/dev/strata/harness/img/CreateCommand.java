@@ -1,4 +1,4 @@
-package dev.strata.blockdrv.img;
+package dev.strata.harness.img;
 
 import dev.strata.blockdrv.BlockDriverFactory;
 import dev.strata.blockdrv.BlockException;
@@ -14,12 +14,12 @@ final class CreateCommand implements ImgTool.Command {
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = new Args(argv, 0, Set.of("f", "b", "F", "o"), Set.of("q", "u"));
+        ImgOptions a = new ImgOptions(argv, 0, Set.of("f", "b", "F", "o"), Set.of("q", "u"));
         if (a.positional().isEmpty()) {
-            throw new Args.UsageException("Expecting image file name");
+            throw new ImgOptions.UsageException("Expecting image file name");
         }
         if (a.positional().size() > 2) {
-            throw new Args.UsageException("Unexpected argument: " + a.positional().get(2));
+            throw new ImgOptions.UsageException("Unexpected argument: " + a.positional().get(2));
         }
         String file = a.positional().get(0);
         String fmt = a.get("f", "raw");
@@ -42,7 +42,7 @@ final class CreateCommand implements ImgTool.Command {
         }
     }
 
-    private static void create(String file, String fmt, long size, Args a, PrintStream out) {
+    private static void create(String file, String fmt, long size, ImgOptions a, PrintStream out) {
         BlockDriverFactory f = DriverRegistry.standard().find(fmt);
         if (f == null) {
             throw BlockException.invalid("Unknown file format '" + fmt + "'");

@@ -1,10 +1,11 @@
-package dev.strata.jobs.bench;
+package dev.strata.harness.bench.jobs;
 
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.Chains;
+import dev.strata.harness.bench.BenchChains;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -37,10 +38,10 @@ public final class JobsBench {
         Files.createDirectories(dir);
         System.out.printf("chain: %d MiB virtual, qcow2, 64 KiB clusters, layers 50%%/20%%/10%% allocated; %d runs%n",
                 size >> 20, reps);
-        StreamBench.buildChain(dir, size, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
+        BenchChains.build(dir, size, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
         // JIT warm-up on a small chain of the same shape, so the timed runs measure steady state
         Path warmDir = Files.createDirectories(dir.resolve("warmup"));
-        StreamBench.buildChain(warmDir, 64L << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 1);
+        BenchChains.build(warmDir, 64L << 20, new double[] {0.5, 0.2, 0.1}, 64 << 10, 1);
         for (JobKind kind : JobKind.values()) {
             for (int i = 0; i < 2; i++) {
                 StrataJobRunner.time(kind, freshChain(warmDir, "w"));

@@ -141,6 +141,9 @@ class JLineConsoleTest {
         // history survives a restart: Up brings back the last command; Ctrl-D leaves cleanly too
         Files.delete(dir.resolve("quit.marker"));
         tmux("kill-server");
+        // a fresh tmux server: a new session on the old socket can reach the server while it is
+        // still shutting down and vanish with it (seen under load)
+        socket = socket + "-restart";
         start();
         tmux("send-keys", "-t", "console", "Up");
         waitFor(x -> last(x).equals("(qemu) quit"), "the previous run's last command");

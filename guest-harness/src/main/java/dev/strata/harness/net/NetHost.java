@@ -53,8 +53,9 @@ public final class NetHost {
     }
 
     /**
-     * A command line that runs {@code mainClass} of this JVM's class path in a new JVM inside the
-     * namespace (the way tests start a Strata machine on a "host").
+     * A command line that runs {@code mainClass} of this JVM's class path in a new JVM (give it to
+     * {@link #start} or {@link #command} to run it inside the namespace, the way tests start a
+     * Strata machine on a "host").
      */
     public List<String> javaCommand(List<String> jvmOptions, String mainClass, List<String> args) {
         List<String> cmd = new ArrayList<>();
@@ -62,7 +63,7 @@ public final class NetHost {
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(args);
-        return command(cmd);
+        return cmd;
     }
 
     /** Runs {@code cmd} inside the namespace to completion; throws with its output unless it exits 0. */

@@ -240,9 +240,9 @@ public final class TwoHostLink implements AutoCloseable {
                 throw new IOException("two-host link closed");
             }
             NetHost host = server == b ? proxies : new NetHost(server.namespace(), server.interfaceName(), server.address());
-            List<String> cmd = host.javaCommand(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
+            List<String> cmd = host.command(host.javaCommand(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
                     DelayProxy.class.getName(), List.of(server.address(), server.address(), String.valueOf(port),
-                            String.valueOf(shape.delayEachWay().toNanos() / 1000)));
+                            String.valueOf(shape.delayEachWay().toNanos() / 1000))));
             Process p = host.track(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start());
             if (host != proxies) {
                 proxies.track(p);

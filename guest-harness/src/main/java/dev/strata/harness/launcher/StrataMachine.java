@@ -47,7 +47,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
     private final Guest guest;
     private final JobManager jobs = new JobManager();
     private final GuestWatchAdapter guestWatch;
-    private final UserObjects objects = new UserObjects();
+    private final UserObjects objects;
     private final PrintStream out;
     private final PrintStream err;
     private final List<Service> services = new CopyOnWriteArrayList<>();
@@ -65,10 +65,11 @@ public final class StrataMachine implements Machine, AutoCloseable {
         void stop() throws Exception;
     }
 
-    StrataMachine(MachineConfig config, BlockGraph graph, VmRunState vm, Peripherals devices, Guest guest,
+    StrataMachine(MachineConfig config, BlockGraph graph, UserObjects objects, VmRunState vm, Peripherals devices, Guest guest,
                   PrintStream out, PrintStream err) {
         this.config = config;
         this.graph = graph;
+        this.objects = objects;
         this.vm = vm;
         this.devices = devices;
         this.guest = guest;

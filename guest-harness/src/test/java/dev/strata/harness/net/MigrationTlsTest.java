@@ -51,8 +51,10 @@ class MigrationTlsTest {
         MachineProcess d = rig.strata(link.destination(), "dst", "-object", "tls-creds-x509,id=tls0,endpoint=server,dir=" + pki.serverDir,
                 MigrationRig.destinationDisk(dst)[0], MigrationRig.destinationDisk(dst)[1]);
         HostPort at = rig.serve(d, ", \"tls-creds\": \"tls0\"");
-        MachineProcess s = rig.strataSource(src, "-object", "tls-creds-x509,id=tls0,endpoint=client,dir=" + pki.clientDir,
-                "-object", "tls-creds-x509,id=wrongca,endpoint=client,dir=" + other.clientDir);
+        MachineProcess s = rig.strataSource(src, "-object", "tls-creds-x509,id=tls0,endpoint=client,dir=" + pki.clientDir);
+        // credentials made at run time reach blockdev-add as well
+        s.ok("object-add", "\"qom-type\": \"tls-creds-x509\", \"id\": \"wrongca\", \"endpoint\": \"client\", \"dir\": \""
+                + other.clientDir + "\"");
         String plain = s.call("blockdev-add", "\"driver\": \"nbd\", \"node-name\": \"plain\", \"export\": \"disk\", \"server\": "
                 + "{\"type\": \"inet\", \"host\": \"" + at.host() + "\", \"port\": \"" + at.port() + "\"}");
         assertTrue(plain.contains("TLS negotiation required before option 7 (go)"), plain);

@@ -11,7 +11,10 @@ import dev.strata.blockdrv.BlockGraph;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.nbd.tls.UserObjects;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -70,10 +73,20 @@ class NbdClientTlsTest {
                         "tls-creds-x509,id=t0,endpoint=server,dir=" + pki.serverDir, "--tls-creds", "t0", img.toString())
                 : new ProcessBuilder("qemu-nbd", "-t", "-x", "disk", "-k", sock.toString(), "-f", "qcow2", img.toString());
         qemuNbd = pb.redirectErrorStream(true).redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
-        for (int i = 0; i < 200 && !Files.exists(sock); i++) {
+        // the socket file appears at bind, a moment before qemu-nbd listens: wait until it accepts
+        for (int i = 0; i < 400 && !accepts(sock); i++) {
             Thread.sleep(25);
         }
-        assertTrue(Files.exists(sock), Files.readString(dir.resolve("qemu-nbd.log")));
+        assertTrue(accepts(sock), Files.readString(dir.resolve("qemu-nbd.log")));
+    }
+
+    private static boolean accepts(Path sock) {
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(sock));
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     private BlockNode open(String extra) {

@@ -138,6 +138,23 @@ class LinkDropTest {
     }
 
     @Test
+    void aLinkAlreadyDownWhenTheMirrorStartsMeetsOnTargetErrorToo() throws Exception {
+        MigrationRig.addRemote(s, at, "");
+        link.setLinkUp(false);
+        int since = s.eventCount();
+        // the initial scan zeroes the target first: its failure goes through the policy as well
+        s.ok("blockdev-mirror", "\"device\": \"virtio0\", \"job-id\": \"mig\", \"target\": \"remote\", \"sync\": \"full\", "
+                + "\"on-target-error\": \"stop\"");
+        String error = s.awaitEvent("BLOCK_JOB_ERROR", since, Duration.ofSeconds(60));
+        assertTrue(error.contains("\"action\": \"stop\""), error);
+        link.setLinkUp(true);
+        Thread.sleep(1000);
+        int resumed = s.eventCount();
+        s.ok("block-job-resume", "\"device\": \"mig\"");
+        converge(resumed);
+    }
+
+    @Test
     void onTargetErrorReportFailsTheJobAndARestartConverges() throws Exception {
         MigrationRig.addRemote(s, at, "");
         int since = s.eventCount();

@@ -24,6 +24,15 @@ public interface BlockDriverFactory {
     BlockDriver open(BlockNode node, BlockOptions options);
 
     /**
+     * As {@link #open(BlockNode, BlockOptions)}, for drivers that name user objects (the
+     * {@code nbd} driver's {@code tls-creds}): {@code objects} finds the machine's {@code -object}s
+     * by id (null when there is none). Other drivers keep this default.
+     */
+    default BlockDriver open(BlockNode node, BlockOptions options, java.util.function.Function<String, Object> objects) {
+        return open(node, options);
+    }
+
+    /**
      * True when a plain filename (as in {@code -drive file=...}) names this protocol, e.g.
      * {@code nbd://...}; such a name opens this driver instead of {@code file}, as QEMU's
      * {@code bdrv_find_protocol} does.

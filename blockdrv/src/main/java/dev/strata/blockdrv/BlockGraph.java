@@ -30,6 +30,8 @@ public final class BlockGraph {
     private final AtomicInteger counter = new AtomicInteger();
     private final DriverRegistry drivers;
     private final NodeOpener opener;
+    /** The machine's {@code -object}s by id, for drivers that name one (nbd's {@code tls-creds}). */
+    private volatile java.util.function.Function<String, Object> objects = id -> null;
 
     public BlockGraph() {
         this(DriverRegistry.standard());
@@ -42,6 +44,16 @@ public final class BlockGraph {
 
     public DriverRegistry drivers() {
         return drivers;
+    }
+
+    /** Lets drivers opened from now on find user objects ({@code -object}, {@code object-add}) by id. */
+    public void useObjects(java.util.function.Function<String, Object> lookup) {
+        this.objects = lookup;
+    }
+
+    /** The user object {@code id}, or null (also when the graph has no object registry). */
+    public Object object(String id) {
+        return objects.apply(id);
     }
 
     /**

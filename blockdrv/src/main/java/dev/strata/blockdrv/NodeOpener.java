@@ -60,7 +60,7 @@ final class NodeOpener {
         node.attach(ChildRole.FILE, fileNode);
         BlockOptions driverOptions = probed ? o.with("x-probed", "on") : o;
         try {
-            node.bind(factory.open(node, driverOptions));
+            node.bind(factory.open(node, driverOptions, graph::object));
         } catch (RuntimeException e) {
             fileNode.closeDriver();
             throw e;
@@ -85,7 +85,7 @@ final class NodeOpener {
         node.setPolicy(policy);
         String filename = o.get("filename", o.get("file"));
         BlockOptions po = filename != null ? o.with("filename", filename) : o;
-        node.bind(factory.open(node, po));
+        node.bind(factory.open(node, po, graph::object));
         graph.register(node);
         return node;
     }

@@ -10,7 +10,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * thread calls {@link #read}; any thread may call {@link #write}, which takes {@link #writeLock()}
  * so a reply goes out whole even when several request threads answer at once.
  */
-interface NbdTransport extends AutoCloseable {
+public interface NbdTransport extends AutoCloseable {
 
     /** Reads at least one byte into {@code dst}, blocking; -1 at end of stream. Reader thread only. */
     int read(ByteBuffer dst) throws IOException;

@@ -3,6 +3,7 @@ package dev.strata.harness.launcher;
 import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockGraph;
+import dev.strata.blockdrv.nbd.tls.UserObjects;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.BlockOptions;
 import dev.strata.blockdrv.DriverOptions;
@@ -56,10 +57,10 @@ public final class MachineBuilder {
     }
 
     /** {@code -object}: TLS credentials and authorization objects, before the monitor can name them. */
-    private static void createObjects(MachineConfig config, StrataMachine m) {
+    private static void createObjects(MachineConfig config, UserObjects objects) {
         for (String spec : config.objects()) {
             try {
-                m.objects().addFromOptionString(spec);
+                objects.addFromOptionString(spec);
             } catch (dev.strata.blockdrv.BlockException e) {
                 throw new UsageException("-object " + spec, e.getMessage());
             }
@@ -70,6 +71,10 @@ public final class MachineBuilder {
         BlockGraph graph = new BlockGraph();
         StrataMachine machine = null;
         try {
+            // objects first: a -blockdev driver=nbd,tls-creds=ID names one
+            UserObjects objects = new UserObjects();
+            createObjects(config, objects);
+            graph.useObjects(objects::get);
             openBlockdevs(graph, config);
             openDrives(graph, config);
             List<DeviceLayout.Planned> plan = DeviceLayout.plan(config);
@@ -77,9 +82,8 @@ public final class MachineBuilder {
             GuestMemory memory = guestMemory(config, plan.size());
             Peripherals devices = new Peripherals(vm, memory);
             Guest guest = new Guest(vm, memory);
-            StrataMachine m = new StrataMachine(config, graph, vm, devices, guest, out, err);
+            StrataMachine m = new StrataMachine(config, graph, objects, vm, devices, guest, out, err);
             machine = m;
-            createObjects(config, m);
             // services stop in reverse order: QMP, workloads (with their summary), jobs, devices
             m.addService(() -> {
                 guest.close();

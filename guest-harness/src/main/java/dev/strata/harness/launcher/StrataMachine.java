@@ -46,7 +46,7 @@ public final class StrataMachine implements Machine, AutoCloseable {
     private final Peripherals devices;
     private final Guest guest;
     private final JobManager jobs = new JobManager();
-    private final UserObjects objects = new UserObjects();
+    private final UserObjects objects;
     private final PrintStream out;
     private final PrintStream err;
     private final List<Service> services = new CopyOnWriteArrayList<>();
@@ -64,10 +64,11 @@ public final class StrataMachine implements Machine, AutoCloseable {
         void stop() throws Exception;
     }
 
-    StrataMachine(MachineConfig config, BlockGraph graph, VmRunState vm, Peripherals devices, Guest guest,
+    StrataMachine(MachineConfig config, BlockGraph graph, UserObjects objects, VmRunState vm, Peripherals devices, Guest guest,
                   PrintStream out, PrintStream err) {
         this.config = config;
         this.graph = graph;
+        this.objects = objects;
         this.vm = vm;
         this.devices = devices;
         this.guest = guest;

@@ -285,7 +285,13 @@ public final class MirrorJob extends CopyJob {
                 if (a.allocated()) {
                     bitmap.markDirty(off, a.bytes());
                 } else {
-                    target.writeZeroes(off, a.bytes(), settings.unmap());
+                    try {
+                        target.writeZeroes(off, a.bytes(), settings.unmap());
+                    } catch (BlockException e) {
+                        // a target that fails here (a dropped NBD link) is copied like any dirty range,
+                        // so the failure meets on-target-error in the copy loop instead of failing the job
+                        bitmap.markDirty(off, a.bytes());
+                    }
                 }
                 off += a.bytes();
                 pausePoint();

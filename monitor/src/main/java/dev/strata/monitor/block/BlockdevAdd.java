@@ -29,7 +29,7 @@ final class BlockdevAdd {
             Param.optInt("l2-cache-size"), Param.optInt("refcount-cache-size"), Param.optInt("offset"), Param.optInt("size"),
             Param.optBool("read-zeroes"),
             // nbd: server is a SocketAddress object (type, host, port, path), flattened to server.*
-            new Param("server", Param.Type.OBJECT, true, List.of()), Param.optStr("export"), Param.optStr("tls-creds"),
+            new Param("server", Param.Type.OBJECT, true, List.of()), Param.optStr("export"), Param.optStr("tls-creds"), Param.optStr("tls-hostname"),
             Param.optInt("reconnect-delay"), Param.optInt("open-timeout"));
 
     private static final List<String> CACHE_MEMBERS = List.of("direct", "no-flush");

@@ -88,7 +88,7 @@ class BlockdevAddTest {
             assertEquals("Requested export not available", error("{\"driver\": \"nbd\", \"node-name\": \"r2\", "
                     + "\"server\": {\"type\": \"unix\", \"path\": \"" + sock + "\"}, \"export\": \"nope\"}"));
             assertEquals("Parameter 'server' is missing", error("{\"driver\": \"nbd\", \"node-name\": \"r3\"}"));
-            assertEquals("nbd option 'tls-creds' is not yet supported by Strata's NBD client", error("{\"driver\": \"nbd\", "
+            assertEquals("No TLS credentials with id 't0'", error("{\"driver\": \"nbd\", "
                     + "\"node-name\": \"r4\", \"server\": {\"type\": \"unix\", \"path\": \"" + sock + "\"}, \"tls-creds\": \"t0\"}"));
         } finally {
             machine.graph().closeAll();

@@ -7,7 +7,8 @@ import dev.strata.blockdrv.BlockStatus;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import dev.strata.blockdrv.nbd.NbdClientTls;
+import dev.strata.blockdrv.nbd.NbdTransport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,7 +39,7 @@ final class NbdClientConnection implements AutoCloseable {
     /** Requests in flight per connection: enough to keep a long, fat link full. */
     static final int MAX_IN_FLIGHT = 64;
 
-    private final SocketChannel ch;
+    private final NbdTransport ch;
     final NbdHandshake.ExportInfo info;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
@@ -47,7 +48,7 @@ final class NbdClientConnection implements AutoCloseable {
     private final Thread reader;
     private volatile Lost broken;
 
-    private NbdClientConnection(SocketChannel ch, NbdHandshake.ExportInfo info) {
+    private NbdClientConnection(NbdTransport ch, NbdHandshake.ExportInfo info) {
         this.ch = ch;
         this.info = info;
         this.reader = Thread.ofVirtual().name("nbd-client-reader").unstarted(this::readLoop);
@@ -55,18 +56,18 @@ final class NbdClientConnection implements AutoCloseable {
 
     /** Connects to {@code target} and negotiates its export; the reader thread runs from here on. */
     static NbdClientConnection open(NbdClientTarget target) {
-        SocketChannel ch = target.connect();
+        NbdTransport plain = NbdClientTls.plain(target.connect());
         try {
-            NbdHandshake.ExportInfo info = NbdHandshake.negotiate(ch, target.export());
-            NbdClientConnection c = new NbdClientConnection(ch, info);
+            NbdHandshake.Negotiated n = NbdHandshake.negotiate(plain, target);
+            NbdClientConnection c = new NbdClientConnection(n.transport(), n.info());
             c.reader.start();
             return c;
         } catch (IOException e) {
-            NbdClientTarget.closeQuietly(ch);
+            plain.close();
             throw new BlockException(BlockException.Kind.IO, "Failed to negotiate with the NBD server '" + target.describe()
                     + "': " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            NbdClientTarget.closeQuietly(ch);
+            plain.close();
             throw e;
         }
     }
@@ -118,11 +119,7 @@ final class NbdClientConnection implements AutoCloseable {
                 if (broken != null) {
                     throw broken;
                 }
-                ByteBuffer[] parts = payload == null ? new ByteBuffer[] {h} : new ByteBuffer[] {h, payload};
-                long total = h.remaining() + (payload == null ? 0 : payload.remaining());
-                while (total > 0) {
-                    total -= ch.write(parts);
-                }
+                ch.write(payload == null ? new ByteBuffer[] {h} : new ByteBuffer[] {h, payload});
             } catch (IOException e) {
                 fail(new Lost("Failed to send the request to the NBD server: " + e.getMessage(), e));
             } finally {
@@ -279,7 +276,7 @@ final class NbdClientConnection implements AutoCloseable {
         } finally {
             writeLock.unlock();
         }
-        NbdClientTarget.closeQuietly(ch);
+        ch.close();
         for (Long h : List.copyOf(pending.keySet())) {
             Pending p = pending.remove(h);
             if (p != null) {
@@ -312,9 +309,7 @@ final class NbdClientConnection implements AutoCloseable {
             try {
                 ByteBuffer h = ByteBuffer.allocate(REQUEST_HEADER).putInt(REQUEST_MAGIC).putShort((short) 0)
                         .putShort((short) CMD_DISC).putLong(0).putLong(0).putInt(0).flip();
-                while (h.hasRemaining()) {
-                    ch.write(h);
-                }
+                ch.write(h);
             } catch (IOException ignored) {
                 // closing anyway
             } finally {

@@ -21,7 +21,26 @@ import java.nio.file.Path;
  * {@code nbd:HOST:PORT[:exportname=NAME]}). Immutable.
  */
 record NbdClientTarget(String unixPath, String host, String port, String export, long reconnectDelaySeconds,
-        long openTimeoutSeconds) {
+        long openTimeoutSeconds, Tls tls) {
+
+    /**
+     * TLS for this target: the client credentials' context and the name the server's certificate
+     * must match ({@code tls-hostname}, else the TCP host; null for a unix socket without
+     * {@code tls-hostname}: chain check only).
+     */
+    record Tls(javax.net.ssl.SSLContext context, String hostname) {
+    }
+
+    NbdClientTarget(String unixPath, String host, String port, String export, long reconnectDelaySeconds,
+            long openTimeoutSeconds) {
+        this(unixPath, host, port, export, reconnectDelaySeconds, openTimeoutSeconds, null);
+    }
+
+    /** This target, connecting with TLS using {@code context}; {@code tlsHostname} overrides the host name checked. */
+    NbdClientTarget withTls(javax.net.ssl.SSLContext context, String tlsHostname) {
+        return new NbdClientTarget(unixPath, host, port, export, reconnectDelaySeconds, openTimeoutSeconds,
+                new Tls(context, tlsHostname != null ? tlsHostname : host));
+    }
 
     /** The IANA port of NBD, QEMU's default for {@code nbd://HOST/NAME}. */
     static final String DEFAULT_PORT = "10809";

@@ -6,14 +6,16 @@ import dev.strata.blockdrv.BlockException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import dev.strata.blockdrv.nbd.NbdClientTls;
+import dev.strata.blockdrv.nbd.NbdTransport;
 import java.nio.charset.StandardCharsets;
 
 /**
  * The client side of fixed newstyle negotiation, as QEMU's {@code nbd/client.c}: asks for
  * structured replies, the {@code base:allocation} meta context and the export with
- * {@code NBD_OPT_GO} + {@code NBD_INFO_BLOCK_SIZE}. Runs once per connection on the thread that
- * connects; holds no state beyond the call.
+ * {@code NBD_OPT_GO} + {@code NBD_INFO_BLOCK_SIZE}; with TLS credentials it first asks for
+ * {@code NBD_OPT_STARTTLS} and negotiates the rest inside TLS. Runs once per connection on the
+ * thread that connects; holds no state beyond the call.
  */
 final class NbdHandshake {
 
@@ -30,18 +32,36 @@ final class NbdHandshake {
         }
     }
 
-    private final SocketChannel ch;
+    /** A negotiated connection: the transport to use from now on (TLS after STARTTLS) and the export. */
+    record Negotiated(NbdTransport transport, ExportInfo info) {
+    }
 
-    private NbdHandshake(SocketChannel ch) {
+    /** The transport in use: plain until STARTTLS succeeds. */
+    private NbdTransport ch;
+
+    private NbdHandshake(NbdTransport ch) {
         this.ch = ch;
     }
 
-    /** Negotiates {@code export} on a freshly connected channel; QEMU's error text on refusal. */
-    static ExportInfo negotiate(SocketChannel ch, String export) throws IOException {
-        return new NbdHandshake(ch).run(export);
+    /**
+     * Negotiates {@code target}'s export on a freshly connected transport; QEMU's error text on
+     * refusal. On failure the caller closes {@code plain} (and any TLS made from it).
+     */
+    static Negotiated negotiate(NbdTransport plain, NbdClientTarget target) throws IOException {
+        NbdHandshake h = new NbdHandshake(plain);
+        try {
+            ExportInfo info = h.run(target);
+            return new Negotiated(h.ch, info);
+        } catch (IOException | RuntimeException e) {
+            if (h.ch != plain) {
+                h.ch.close();
+            }
+            throw e;
+        }
     }
 
-    private ExportInfo run(String export) throws IOException {
+    private ExportInfo run(NbdClientTarget target) throws IOException {
+        String export = target.export();
         ByteBuffer hello = read(18);
         if (hello.getLong() != NBDMAGIC) {
             throw fail("Bad initial magic received");
@@ -56,9 +76,25 @@ final class NbdHandshake {
             throw fail("Server does not support fixed newstyle negotiation");
         }
         write(ByteBuffer.allocate(4).putInt(FLAG_FIXED_NEWSTYLE | (serverFlags & FLAG_NO_ZEROES)).flip());
+        if (target.tls() != null) {
+            startTls(target.tls());
+        }
         boolean structured = structuredReplies();
         long context = structured ? allocationContext(export) : -1;
         return go(export, structured, context);
+    }
+
+    /** {@code NBD_OPT_STARTTLS}, then the TLS handshake; refused or failed is an error, never plain text. */
+    private void startTls(NbdClientTarget.Tls tls) throws IOException {
+        sendOption(OPT_STARTTLS, ByteBuffer.allocate(0));
+        Reply r = readReply(OPT_STARTTLS);
+        if (r.type != REP_ACK) {
+            throw optionError(r, OPT_STARTTLS);
+        }
+        if (r.data.hasRemaining()) {
+            throw fail("Unexpected STARTTLS reply payload");
+        }
+        ch = NbdClientTls.start(ch.channel(), tls.context(), tls.hostname());
     }
 
     private boolean structuredReplies() throws IOException {
@@ -67,7 +103,8 @@ final class NbdHandshake {
         if (r.type == REP_ACK) {
             return true;
         }
-        if (r.type == REP_ERR_UNSUP || r.type == REP_ERR_POLICY) {
+        // a server that wants TLS first refuses this too; QEMU goes on and reports the refusal at NBD_OPT_GO
+        if (r.type == REP_ERR_UNSUP || r.type == REP_ERR_POLICY || r.type == REP_ERR_TLS_REQD) {
             return false;
         }
         throw optionError(r, OPT_STRUCTURED_REPLY);
@@ -174,6 +211,9 @@ final class NbdHandshake {
         // QEMU shows the server's own text only as a hint, not in the error itself
         String server = msg.length == 0 || r.type == REP_ERR_UNKNOWN ? ""
                 : " (server reported: " + new String(msg, StandardCharsets.UTF_8) + ")";
+        if (r.type == REP_ERR_TLS_REQD) {
+            server = "; did you forget a valid tls-creds?" + server; // QEMU's hint
+        }
         String text = switch (r.type) {
             case REP_ERR_UNKNOWN -> "Requested export not available";
             case REP_ERR_TLS_REQD -> "TLS negotiation required before option " + option + " (" + qemuOptionName(option) + ")";
@@ -202,9 +242,7 @@ final class NbdHandshake {
     }
 
     private void write(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            ch.write(b);
-        }
+        ch.write(b);
     }
 
     private static byte[] utf8(String s) {

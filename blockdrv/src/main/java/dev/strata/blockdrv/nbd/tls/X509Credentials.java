@@ -108,6 +108,27 @@ public final class X509Credentials {
         return file;
     }
 
+    /**
+     * The client credentials {@code object} (found under {@code id}) must be, with QEMU's errors
+     * for none, another type, and server credentials. Strata's client always checks the server's
+     * certificate: {@code verify-peer=off} credentials are refused rather than trusted blindly.
+     */
+    public static X509Credentials forClient(Object object, String id) {
+        if (object == null) {
+            throw BlockException.invalid("No TLS credentials with id '" + id + "'");
+        }
+        if (!(object instanceof X509Credentials c)) {
+            throw BlockException.invalid("Object with id '" + id + "' is not TLS credentials");
+        }
+        if (c.endpoint() != TlsEndpoint.CLIENT) {
+            throw BlockException.invalid("Expected TLS credentials for a client endpoint");
+        }
+        if (!c.verifyPeer()) {
+            throw BlockException.unsupported("tls-creds '" + id + "' has verify-peer=off: Strata's NBD client always verifies the server");
+        }
+        return c;
+    }
+
     public String id() {
         return id;
     }

@@ -173,7 +173,7 @@ public final class StreamBench {
     }
 
     /** Layers L0 (base) .. L2 (top); each allocates {@code fill[i]} of the disk in runs of {@code run} bytes. */
-    static void buildChain(Path dir, long size, double[] fill, int run, long seed) {
+    public static void buildChain(Path dir, long size, double[] fill, int run, long seed) {
         Random rnd = new Random(seed);
         byte[] data = new byte[run];
         for (int i = 0; i < fill.length; i++) {

@@ -4,6 +4,7 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
+import dev.strata.blockdrv.RemoteStorage;
 import dev.strata.jobs.CopyJob;
 import dev.strata.jobs.CopyPipeline;
 import dev.strata.jobs.ErrorAction;
@@ -71,6 +72,13 @@ public final class MirrorJob extends CopyJob {
     private static final int MAX_IN_FLIGHT = 16;
     /** Copies on platform threads: more than this only adds contention on a small host. */
     private static final int MAX_DEPTH = 8;
+    /**
+     * Copies in flight onto a remote target ({@link RemoteStorage}): there a copy mostly waits for
+     * a round trip, not for CPU, and the default buffer (16 x 1 MiB) must all be in flight to fill
+     * a long, fat link (1 Gbit/s x 10 ms round trip holds 1.25 MB; the buffer leaves room for the
+     * local reads and several requests per run).
+     */
+    private static final int MAX_REMOTE_DEPTH = 32;
     private static final long ZERO_STEP = 1L << 30;
 
     /** The drive whose guest is held for the switch; null for a root node no device uses. */
@@ -86,6 +94,10 @@ public final class MirrorJob extends CopyJob {
     private final int maxIo;
     private final int depth;
     private final WriteThrough notifier;
+    /** The target's network driver, or null when it is local storage. */
+    private final RemoteStorage remote;
+    /** Set by the job thread before the copies start: the whole target was zeroed, it reads zeros where not copied. */
+    private boolean targetZeroed;
     private volatile boolean ready;
     private volatile boolean carrying;
     private volatile boolean stopped;
@@ -120,7 +132,8 @@ public final class MirrorJob extends CopyJob {
         buf = (buf + granularity - 1) / granularity * granularity;
         long io = Math.min(buf, Math.max(buf / MAX_IN_FLIGHT, MAX_IO));
         this.maxIo = (int) Math.max(granularity, Math.min(Integer.MAX_VALUE / 2, io) / granularity * granularity);
-        this.depth = (int) Math.max(1, Math.min(MAX_DEPTH, buf / maxIo));
+        this.remote = RemoteStorage.of(target);
+        this.depth = (int) Math.max(1, Math.min(remote != null ? MAX_REMOTE_DEPTH : MAX_DEPTH, buf / maxIo));
         this.notifier = new WriteThrough(bitmap, target, new WriteThrough.Owner() {
             @Override
             public boolean writeThrough() {
@@ -193,7 +206,7 @@ public final class MirrorJob extends CopyJob {
             return;
         }
         updateLen();
-        copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros(), settings.unmap());
+        copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros() || targetZeroed, settings.unmap());
         // Yield to a busy guest (CopyPipeline's fairness) only while copying the initial dirty set:
         // once that is handed out, what is left is what the guest keeps dirtying, and a copy that
         // yields to the very writes it must catch up with never reaches READY (QEMU's mirror does
@@ -201,7 +214,10 @@ public final class MirrorJob extends CopyJob {
         bulkLeft = bitmap.dirtyBytes();
         CopyPipeline pipeline = startPipeline(new CopyPipeline(depth, this::copyRun, b -> { },
                 () -> bulkLeft > 0 ? BlockBackend.requestsStartedAll() : 0L));
-        pipeline.writeBackEarly(target);
+        if (remote == null) {
+            // a remote server has its own cache: early flushes would only cost round trips
+            pipeline.writeBackEarly(target);
+        }
         // only now: before the initial scan a clean granule meant "not looked at yet"
         carrying = settings.writeBlocking();
         while (!isCancelled()) {
@@ -278,7 +294,21 @@ public final class MirrorJob extends CopyJob {
      * source has nothing, then marks the rest); false when cancelled meanwhile.
      */
     private boolean initialDirt() {
-        if (settings.zeroTarget()) {
+        if (settings.zeroTarget() && remote != null && remote.writesZeroesWithoutData()) {
+            // QEMU's zero_target onto a target that writes zeroes without data: zero it whole in a
+            // few large requests, then copy only what the source holds (one round trip per GiB
+            // instead of one per hole)
+            long size = source.size();
+            for (long off = 0; off < size; off += ZERO_STEP) {
+                target.writeZeroes(off, Math.min(ZERO_STEP, size - off), settings.unmap());
+                pausePoint();
+                if (isCancelled()) {
+                    return false;
+                }
+            }
+            targetZeroed = true;
+            initial.mark(bitmap::markDirty);
+        } else if (settings.zeroTarget()) {
             long size = source.size();
             for (long off = 0; off < size; ) {
                 Chains.Allocation a = Chains.isAllocatedAbove(source, null, off, Math.min(ZERO_STEP, size - off));

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 public final class MigrateBench {
 
     private static final String USAGE = """
-            usage: strata bench migrate [--size 1G] [--rounds 3] [--links unix,tcp,shaped] [--servers qemu-nbd,strata] [--dir DIR]
+            usage: strata bench migrate [--size 1G] [--rounds 3] [--links unix,tcp,shaped] [--servers qemu-nbd,strata] [--no-nbdcopy] [--dir DIR]
               Mirrors the 1 GiB 3-layer chain's active disk onto an NBD export of a blank qcow2, QEMU 7.2 and Strata as
               source in turn, to READY (then block-job-cancel), and prints time to READY, MB/s, Strata/QEMU and, on the
               shaped link, % of the link's rate. Exits non-zero when a copy is not identical (qemu-img compare).
@@ -40,6 +40,8 @@ public final class MigrateBench {
               --links     unix (unix socket), tcp (TCP on 127.0.0.1), shaped (1 Gbit/s, 5 ms each way
                           between two network namespaces; needs root, skipped with a message otherwise)
               --servers   destination NBD server: qemu-nbd, strata (Strata's `strata nbd`), or both
+              --no-nbdcopy  leave out the reference copy by nbdcopy (64 requests in flight, the link's practical
+                          ceiling): `nbdcopy [ qemu-nbd -r L2.qcow2 ] DESTINATION`, timed to its end
               --dir       work directory (default: a new temporary directory, removed at the end)""";
 
     /** What one source did on one link: nanoseconds to READY. */
@@ -55,11 +57,16 @@ public final class MigrateBench {
         List<String> links = List.of("unix", "tcp", "shaped");
         List<String> servers = List.of("qemu-nbd");
         Path dir = null;
+        boolean withNbdcopy = true;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--help") || a.equals("-h")) {
                 System.out.println(USAGE);
                 return;
+            }
+            if (a.equals("--no-nbdcopy")) {
+                withNbdcopy = false;
+                continue;
             }
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + a + " needs a value\n" + USAGE);
@@ -80,7 +87,7 @@ public final class MigrateBench {
         boolean temporary = dir == null;
         dir = temporary ? Files.createTempDirectory("strata-migrate-bench") : Files.createDirectories(dir);
         try {
-            run(dir, size, rounds, links, servers);
+            run(dir, size, rounds, links, servers, withNbdcopy);
         } finally {
             if (temporary) {
                 deleteTree(dir);
@@ -88,7 +95,8 @@ public final class MigrateBench {
         }
     }
 
-    private static void run(Path dir, long size, int rounds, List<String> links, List<String> servers) throws Exception {
+    private static void run(Path dir, long size, int rounds, List<String> links, List<String> servers, boolean withNbdcopy)
+            throws Exception {
         System.out.println("load average at start: " + loadAverage());
         Path chain = Files.createDirectories(dir.resolve("chain"));
         StreamBench.buildChain(chain, size, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
@@ -113,7 +121,10 @@ public final class MigrateBench {
             try (link) {
                 for (String server : servers) {
                     for (int r = 0; r < rounds; r++) {
-                        List<String> order = r % 2 == 0 ? List.of("qemu", "strata") : List.of("strata", "qemu");
+                        List<String> order = new ArrayList<>(r % 2 == 0 ? List.of("qemu", "strata") : List.of("strata", "qemu"));
+                        if (withNbdcopy) {
+                            order.add("nbdcopy");
+                        }
                         for (String source : order) {
                             long ns;
                             try {
@@ -124,8 +135,8 @@ public final class MigrateBench {
                                 continue;
                             }
                             runs.add(new Run(linkName, server, source, ns));
-                            System.out.printf("%-6s -> %-8s round %d %-6s READY after %7.3f s  %7.1f MB/s  (load %s)%n", linkName,
-                                    server, r + 1, source, ns / 1e9, data / (ns / 1e9) / 1e6, loadAverage());
+                            System.out.printf("%-6s -> %-8s round %d %-7s %s %7.3f s  %7.1f MB/s  (load %s)%n", linkName,
+                                    server, r + 1, source, source.equals("nbdcopy") ? "done after " : "READY after", ns / 1e9, data / (ns / 1e9) / 1e6, loadAverage());
                         }
                     }
                 }
@@ -157,10 +168,23 @@ public final class MigrateBench {
                             100 * sRate / linkRate, 100 * qRate / linkRate, linkRate, sRate >= 0.9 * linkRate ? "met" : "NOT met");
                 }
                 double want = link.equals("shaped") ? 2.0 : 1.0;
+                long n = median(runs, link, server, "nbdcopy");
+                if (n > 0) {
+                    share += String.format(Locale.ROOT, "  (nbdcopy %.3f s %.1f MB/s)", n / 1e9, data / (n / 1e9) / 1e6);
+                }
                 System.out.printf(Locale.ROOT, "%-6s -> %-8s qemu %7.3f s %7.1f MB/s  strata %7.3f s %7.1f MB/s  strata/qemu %.2f (target >= %.1f: %s)%s%n",
                         link, server, q / 1e9, qRate, s / 1e9, sRate, ratio, want, ratio >= want ? "met" : "NOT met", share);
             }
         }
+    }
+
+    /** The reference copy: nbdcopy from a read-only qemu-nbd of the chain (started by nbdcopy) to the destination. */
+    private static long nbdcopy(MigrationLink link, MigrationLink.Served s, Path top, Path dir) throws IOException, InterruptedException {
+        String dst = s.unixSocket() != null ? "nbd+unix:///?socket=" + s.unixSocket() : "nbd://" + s.host() + ":" + s.port() + "/";
+        List<String> cmd = link.sourceCommand(List.of("nbdcopy", "--", "[", "qemu-nbd", "-r", "-f", "qcow2", top.toString(), "]", dst));
+        long start = System.nanoTime();
+        Tools.run(dir, cmd.toArray(String[]::new));
+        return System.nanoTime() - start;
     }
 
     private static long median(List<Run> runs, String link, String server, String source) {
@@ -186,7 +210,7 @@ public final class MigrateBench {
         Tools.run(dir, "qemu-img", "create", "-q", "-f", "qcow2", dst.toString(), Long.toString(size));
         long ns;
         try (MigrationLink.Served s = link.serve(server, dst)) {
-            ns = QmpMirror.toReady(source, link, s, top, warm, dir);
+            ns = source.equals("nbdcopy") ? nbdcopy(link, s, top, dir) : QmpMirror.toReady(source, link, s, top, warm, dir);
         }
         String cmp = Tools.output(dir, "qemu-img", "compare", "-f", "qcow2", "-F", "qcow2", top.toString(), dst.toString());
         if (!cmp.contains("Images are identical")) {

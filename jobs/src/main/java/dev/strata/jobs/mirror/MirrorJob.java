@@ -79,6 +79,15 @@ public final class MirrorJob extends CopyJob {
      * local reads and several requests per run).
      */
     private static final int MAX_REMOTE_DEPTH = 32;
+    /**
+     * How long a background mirror onto a remote target may chase the guest's writes after the
+     * initial copy before it carries them itself (write-blocking from then on). Over a link with
+     * a round trip of milliseconds a guest writing thousands of times a second always has some
+     * granule dirty again before its copy lands, so the dirty set never reaches zero and the job
+     * would never be READY; QEMU 8.2 lets management switch such a job with {@code block-job-change
+     * copy-mode=write-blocking}, Strata does it by itself after this time.
+     */
+    static final long CONVERGE_AFTER_NANOS = Long.getLong("strata.jobs.mirrorConvergeMs", 1000) * 1_000_000L;
     private static final long ZERO_STEP = 1L << 30;
 
     /** The drive whose guest is held for the switch; null for a root node no device uses. */
@@ -98,6 +107,10 @@ public final class MirrorJob extends CopyJob {
     private final RemoteStorage remote;
     /** Set by the job thread before the copies start: the whole target was zeroed, it reads zeros where not copied. */
     private boolean targetZeroed;
+    /** When the initial dirty set was all handed to copies (System.nanoTime), 0 before; job thread only. */
+    private long bulkHandedOutAt;
+    /** Whether a background job switched itself to write-blocking to converge (tests, docs). */
+    private volatile boolean switchedToWriteBlocking;
     private volatile boolean ready;
     private volatile boolean carrying;
     private volatile boolean stopped;
@@ -234,6 +247,7 @@ public final class MirrorJob extends CopyJob {
             if (isCancelled()) {
                 break;
             }
+            convergeAid();
             MirrorBitmap.Run run = bitmap.take(held == null ? chunkFor(bitmap.granularity(), maxIo) : maxIo);
             if (run != null) {
                 bulkLeft -= run.bytes();
@@ -282,6 +296,25 @@ public final class MirrorJob extends CopyJob {
             sleep(TimeUnit.MILLISECONDS.toNanos(20));
         }
         pipeline.awaitIdle();
+    }
+
+    /** Onto a remote target, switches a background job that cannot catch up with the guest to write-blocking. */
+    private void convergeAid() {
+        if (carrying || ready || remote == null || bulkLeft > 0 || stopped) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (bulkHandedOutAt == 0) {
+            bulkHandedOutAt = now;
+        } else if (now - bulkHandedOutAt >= CONVERGE_AFTER_NANOS) {
+            switchedToWriteBlocking = true;
+            carrying = true;
+        }
+    }
+
+    /** Whether this background job switched itself to write-blocking to converge onto a remote target. */
+    public boolean switchedToWriteBlocking() {
+        return switchedToWriteBlocking;
     }
 
     private void flushBoth() {

@@ -74,7 +74,7 @@ public final class MigrateBench {
             String v = args[++i];
             switch (a) {
                 case "--size" -> size = parseSize(v);
-                case "--rounds" -> rounds = Integer.parseInt(v);
+                case "--rounds" -> rounds = parseRounds(v);
                 case "--links" -> links = listOf(v, List.of("unix", "tcp", "shaped"), "link");
                 case "--servers" -> servers = listOf(v, List.of("qemu-nbd", "strata"), "server");
                 case "--dir" -> dir = Path.of(v).toAbsolutePath();
@@ -232,6 +232,14 @@ public final class MigrateBench {
         return l;
     }
 
+    private static int parseRounds(String v) {
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--rounds: not a number: '" + v + "'");
+        }
+    }
+
     static long parseSize(String s) {
         String t = s.trim().toUpperCase(Locale.ROOT);
         long mul = switch (t.isEmpty() ? ' ' : t.charAt(t.length() - 1)) {
@@ -240,7 +248,12 @@ public final class MigrateBench {
             case 'G' -> 1L << 30;
             default -> 1;
         };
-        long n = Long.parseLong(mul == 1 ? t : t.substring(0, t.length() - 1));
+        long n;
+        try {
+            n = Long.parseLong(mul == 1 ? t : t.substring(0, t.length() - 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--size: not a size: '" + s + "' (e.g. 1G, 256M)");
+        }
         if (n <= 0 || n * mul % (64 << 10) != 0) {
             throw new IllegalArgumentException("--size must be a positive multiple of 64K: " + s);
         }

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 public final class MigrateBench {
 
     private static final String USAGE = """
-            usage: strata bench migrate [--size 1G] [--rounds 3] [--links unix,tcp,shaped] [--servers qemu-nbd,strata] [--no-nbdcopy] [--dir DIR]
+            usage: strata bench migrate [--size 1G] [--rounds 3] [--links unix,tcp,shaped] [--servers qemu-nbd,strata] [--no-nbdcopy] [--guest] [--dir DIR]
               Mirrors the 1 GiB 3-layer chain's active disk onto an NBD export of a blank qcow2, QEMU 7.2 and Strata as
               source in turn, to READY (then block-job-cancel), and prints time to READY, MB/s, Strata/QEMU and, on the
               shaped link, % of the link's rate. Exits non-zero when a copy is not identical (qemu-img compare).
@@ -42,6 +42,8 @@ public final class MigrateBench {
               --servers   destination NBD server: qemu-nbd, strata (Strata's `strata nbd`), or both
               --no-nbdcopy  leave out the reference copy by nbdcopy (64 requests in flight, the link's practical
                           ceiling): `nbdcopy [ qemu-nbd -r L2.qcow2 ] DESTINATION`, timed to its end
+              --guest     then, per link, a Strata source whose guest writes 4 KiB at 5,000 IOPS during the copy:
+                          its p99 idle and during the copy to READY (onto the first server; Strata only)
               --dir       work directory (default: a new temporary directory, removed at the end)""";
 
     /** What one source did on one link: nanoseconds to READY. */
@@ -58,11 +60,16 @@ public final class MigrateBench {
         List<String> servers = List.of("qemu-nbd");
         Path dir = null;
         boolean withNbdcopy = true;
+        boolean guest = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--help") || a.equals("-h")) {
                 System.out.println(USAGE);
                 return;
+            }
+            if (a.equals("--guest")) {
+                guest = true;
+                continue;
             }
             if (a.equals("--no-nbdcopy")) {
                 withNbdcopy = false;
@@ -87,7 +94,7 @@ public final class MigrateBench {
         boolean temporary = dir == null;
         dir = temporary ? Files.createTempDirectory("strata-migrate-bench") : Files.createDirectories(dir);
         try {
-            run(dir, size, rounds, links, servers, withNbdcopy);
+            run(dir, size, rounds, links, servers, withNbdcopy, guest);
         } finally {
             if (temporary) {
                 deleteTree(dir);
@@ -95,8 +102,8 @@ public final class MigrateBench {
         }
     }
 
-    private static void run(Path dir, long size, int rounds, List<String> links, List<String> servers, boolean withNbdcopy)
-            throws Exception {
+    private static void run(Path dir, long size, int rounds, List<String> links, List<String> servers, boolean withNbdcopy,
+                            boolean guest) throws Exception {
         System.out.println("load average at start: " + loadAverage());
         Path chain = Files.createDirectories(dir.resolve("chain"));
         StreamBench.buildChain(chain, size, new double[] {0.5, 0.2, 0.1}, 64 << 10, 42);
@@ -143,6 +150,16 @@ public final class MigrateBench {
             }
         }
         summary(runs, links, servers, data);
+        if (guest) {
+            for (String linkName : links) {
+                try (MigrationLink link = MigrationLink.open(linkName, dir)) {
+                    System.out.println(linkName + " -> " + servers.get(0) + ": "
+                            + GuestDuringMigration.run(link, servers.get(0), chain, size, dir) + "  (load " + loadAverage() + ")");
+                } catch (MigrationLink.Unavailable e) {
+                    System.out.println(linkName + ": guest run skipped: " + e.getMessage());
+                }
+            }
+        }
         System.out.println("load average at end: " + loadAverage());
         if (!allIdentical) {
             throw new IllegalStateException("a migrated copy differs from its source (see above)");

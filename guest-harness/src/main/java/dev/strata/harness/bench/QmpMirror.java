@@ -80,7 +80,7 @@ final class QmpMirror {
         }
     }
 
-    private static void mirrorToReady(SocketChannel ch, StringBuilder in, String device) throws IOException {
+    static void mirrorToReady(SocketChannel ch, StringBuilder in, String device) throws IOException {
         command(ch, in, "blockdev-mirror", "\"job-id\": \"" + device + "\", \"device\": \"" + device
                 + "\", \"target\": \"remote\", \"sync\": \"full\"");
         readUntil(ch, in, "BLOCK_JOB_READY", "BLOCK_JOB_COMPLETED");
@@ -90,7 +90,7 @@ final class QmpMirror {
         in.setLength(0);
     }
 
-    private static void cancel(SocketChannel ch, StringBuilder in, String device) throws IOException {
+    static void cancel(SocketChannel ch, StringBuilder in, String device) throws IOException {
         command(ch, in, "block-job-cancel", "\"device\": \"" + device + "\"");
         readUntil(ch, in, "BLOCK_JOB_COMPLETED");
         int at = in.indexOf("BLOCK_JOB_COMPLETED");
@@ -101,7 +101,7 @@ final class QmpMirror {
     }
 
     /** Sends a command and waits for its return; an error reply fails. Events read meanwhile stay in {@code in}. */
-    private static void command(SocketChannel ch, StringBuilder in, String name, String arguments) throws IOException {
+    static void command(SocketChannel ch, StringBuilder in, String name, String arguments) throws IOException {
         send(ch, "{\"execute\": \"" + name + "\"" + (arguments.isEmpty() ? "" : ", \"arguments\": {" + arguments + "}") + "}");
         int from = in.length();
         while (true) {
@@ -120,7 +120,7 @@ final class QmpMirror {
         }
     }
 
-    private static SocketChannel connect(Path sock, Process p) throws IOException, InterruptedException {
+    static SocketChannel connect(Path sock, Process p) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             try {
@@ -136,24 +136,24 @@ final class QmpMirror {
         }
     }
 
-    private static void send(SocketChannel ch, String json) throws IOException {
+    static void send(SocketChannel ch, String json) throws IOException {
         ByteBuffer b = ByteBuffer.wrap((json + "\r\n").getBytes(StandardCharsets.UTF_8));
         while (b.hasRemaining()) {
             ch.write(b);
         }
     }
 
-    private static void readUntil(SocketChannel ch, StringBuilder in, String marker) throws IOException {
+    static void readUntil(SocketChannel ch, StringBuilder in, String marker) throws IOException {
         readUntil(ch, in, marker, marker);
     }
 
-    private static void readUntil(SocketChannel ch, StringBuilder in, String marker, String orElse) throws IOException {
+    static void readUntil(SocketChannel ch, StringBuilder in, String marker, String orElse) throws IOException {
         while (in.indexOf(marker) < 0 && in.indexOf(orElse) < 0) {
             readMore(ch, in);
         }
     }
 
-    private static void readMore(SocketChannel ch, StringBuilder in) throws IOException {
+    static void readMore(SocketChannel ch, StringBuilder in) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(8192);
         if (ch.read(b) < 0) {
             throw new IOException("the source closed QMP: " + in);

@@ -157,6 +157,30 @@ class NbdTargetJobsTest {
     }
 
     @Test
+    void backgroundMirrorUnderAFlatOutGuestConvergesAndCancelLeavesAnIdenticalCopy() throws Exception {
+        Path sock = serveBlank("dst.qcow2", null);
+        Tools.must(dir, "qemu-img", "create", "-q", "-f", "qcow2", "src.qcow2", SIZE);
+        FaultRig rig = new FaultRig(dir, "-drive", "file=" + dir.resolve("src.qcow2") + ",format=qcow2,if=virtio",
+                "-guest", "drive=virtio0,rw=randwrite,bs=4k,iodepth=8,seed=9");
+        try {
+            awaitGuestWrites(rig, 2000);
+            ok(rig, "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"nbd\", \"node-name\": \"remote\", \"export\": \"dst\", "
+                    + "\"server\": {\"type\": \"unix\", \"path\": \"" + sock + "\"}}}");
+            ok(rig, "{\"execute\": \"blockdev-mirror\", \"arguments\": {\"device\": \"virtio0\", \"job-id\": \"virtio0\", "
+                    + "\"target\": \"remote\", \"sync\": \"full\"}}");
+            awaitEvent(rig, "BLOCK_JOB_READY");
+            awaitGuestWrites(rig, 2000);
+            // the guest's workload stops (its last requests complete), then the soft cancel syncs the rest
+            assertTrue(rig.machine.guest().stopWorkloads(Duration.ofSeconds(30)));
+            ok(rig, "{\"execute\": \"block-job-cancel\", \"arguments\": {\"device\": \"virtio0\"}}");
+            awaitEvent(rig, "BLOCK_JOB_COMPLETED");
+        } finally {
+            rig.close();
+        }
+        assertIdentical("src.qcow2", "dst.qcow2");
+    }
+
+    @Test
     void blockdevMirrorSyncTopOntoAnNbdNodeOverACopyOfTheBase() throws Exception {
         // the source is top over base; the destination already has a copy of base (libvirt's shallow copy)
         Tools.must(dir, "qemu-img", "create", "-q", "-f", "qcow2", "base.qcow2", SIZE);

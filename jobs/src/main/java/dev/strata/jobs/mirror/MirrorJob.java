@@ -4,6 +4,7 @@ import dev.strata.blockdrv.BlockBackend;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockNode;
 import dev.strata.blockdrv.Chains;
+import dev.strata.blockdrv.RemoteStorage;
 import dev.strata.blockdrv.error.ErrorAction;
 import dev.strata.blockdrv.error.IoOperation;
 import dev.strata.blockdrv.error.OnError;
@@ -71,6 +72,22 @@ public final class MirrorJob extends CopyJob {
     private static final int MAX_IN_FLIGHT = 16;
     /** Copies on platform threads: more than this only adds contention on a small host. */
     private static final int MAX_DEPTH = 8;
+    /**
+     * Copies in flight onto a remote target ({@link RemoteStorage}): there a copy mostly waits for
+     * a round trip, not for CPU, and the default buffer (16 x 1 MiB) must all be in flight to fill
+     * a long, fat link (1 Gbit/s x 10 ms round trip holds 1.25 MB; the buffer leaves room for the
+     * local reads and several requests per run).
+     */
+    private static final int MAX_REMOTE_DEPTH = 32;
+    /**
+     * How long a background mirror onto a remote target may chase the guest's writes after the
+     * initial copy before it carries them itself (write-blocking from then on). Over a link with
+     * a round trip of milliseconds a guest writing thousands of times a second always has some
+     * granule dirty again before its copy lands, so the dirty set never reaches zero and the job
+     * would never be READY; QEMU 8.2 lets management switch such a job with {@code block-job-change
+     * copy-mode=write-blocking}, Strata does it by itself after this time.
+     */
+    static final long CONVERGE_AFTER_NANOS = Long.getLong("strata.jobs.mirrorConvergeMs", 1000) * 1_000_000L;
     private static final long ZERO_STEP = 1L << 30;
 
     /** The drive whose guest is held for the switch; null for a root node no device uses. */
@@ -86,6 +103,14 @@ public final class MirrorJob extends CopyJob {
     private final int maxIo;
     private final int depth;
     private final WriteThrough notifier;
+    /** The target's network driver, or null when it is local storage. */
+    private final RemoteStorage remote;
+    /** Set by the job thread before the copies start: the whole target was zeroed, it reads zeros where not copied. */
+    private boolean targetZeroed;
+    /** When the initial dirty set was all handed to copies (System.nanoTime), 0 before; job thread only. */
+    private long bulkHandedOutAt;
+    /** Whether a background job switched itself to write-blocking to converge (tests, docs). */
+    private volatile boolean switchedToWriteBlocking;
     private volatile boolean ready;
     private volatile boolean carrying;
     private volatile boolean stopped;
@@ -120,7 +145,8 @@ public final class MirrorJob extends CopyJob {
         buf = (buf + granularity - 1) / granularity * granularity;
         long io = Math.min(buf, Math.max(buf / MAX_IN_FLIGHT, MAX_IO));
         this.maxIo = (int) Math.max(granularity, Math.min(Integer.MAX_VALUE / 2, io) / granularity * granularity);
-        this.depth = (int) Math.max(1, Math.min(MAX_DEPTH, buf / maxIo));
+        this.remote = RemoteStorage.of(target);
+        this.depth = (int) Math.max(1, Math.min(remote != null ? MAX_REMOTE_DEPTH : MAX_DEPTH, buf / maxIo));
         this.notifier = new WriteThrough(bitmap, target, new WriteThrough.Owner() {
             @Override
             public boolean writeThrough() {
@@ -193,7 +219,7 @@ public final class MirrorJob extends CopyJob {
             return;
         }
         updateLen();
-        copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros(), settings.unmap());
+        copier = new MirrorCopy(source, target, bitmap, settings.targetReadsZeros() || targetZeroed, settings.unmap());
         // Yield to a busy guest (CopyPipeline's fairness) only while copying the initial dirty set:
         // once that is handed out, what is left is what the guest keeps dirtying, and a copy that
         // yields to the very writes it must catch up with never reaches READY (QEMU's mirror does
@@ -201,7 +227,10 @@ public final class MirrorJob extends CopyJob {
         bulkLeft = bitmap.dirtyBytes();
         CopyPipeline pipeline = startPipeline(new CopyPipeline(depth, this::copyRun, b -> { },
                 () -> bulkLeft > 0 ? BlockBackend.requestsStartedAll() : 0L));
-        pipeline.writeBackEarly(target);
+        if (remote == null) {
+            // a remote server has its own cache: early flushes would only cost round trips
+            pipeline.writeBackEarly(target);
+        }
         // only now: before the initial scan a clean granule meant "not looked at yet"
         carrying = settings.writeBlocking();
         while (!isCancelled()) {
@@ -218,6 +247,7 @@ public final class MirrorJob extends CopyJob {
             if (isCancelled()) {
                 break;
             }
+            convergeAid();
             MirrorBitmap.Run run = bitmap.take(held == null ? chunkFor(bitmap.granularity(), maxIo) : maxIo);
             if (run != null) {
                 bulkLeft -= run.bytes();
@@ -268,6 +298,25 @@ public final class MirrorJob extends CopyJob {
         pipeline.awaitIdle();
     }
 
+    /** Onto a remote target, switches a background job that cannot catch up with the guest to write-blocking. */
+    private void convergeAid() {
+        if (carrying || ready || remote == null || bulkLeft > 0 || stopped) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (bulkHandedOutAt == 0) {
+            bulkHandedOutAt = now;
+        } else if (now - bulkHandedOutAt >= CONVERGE_AFTER_NANOS) {
+            switchedToWriteBlocking = true;
+            carrying = true;
+        }
+    }
+
+    /** Whether this background job switched itself to write-blocking to converge onto a remote target. */
+    public boolean switchedToWriteBlocking() {
+        return switchedToWriteBlocking;
+    }
+
     private void flushBoth() {
         source.flush();
         target.flush();
@@ -278,7 +327,21 @@ public final class MirrorJob extends CopyJob {
      * source has nothing, then marks the rest); false when cancelled meanwhile.
      */
     private boolean initialDirt() {
-        if (settings.zeroTarget()) {
+        if (settings.zeroTarget() && remote != null && remote.writesZeroesWithoutData()) {
+            // QEMU's zero_target onto a target that writes zeroes without data: zero it whole in a
+            // few large requests, then copy only what the source holds (one round trip per GiB
+            // instead of one per hole)
+            long size = source.size();
+            for (long off = 0; off < size; off += ZERO_STEP) {
+                target.writeZeroes(off, Math.min(ZERO_STEP, size - off), settings.unmap());
+                pausePoint();
+                if (isCancelled()) {
+                    return false;
+                }
+            }
+            targetZeroed = true;
+            initial.mark(bitmap::markDirty);
+        } else if (settings.zeroTarget()) {
             long size = source.size();
             for (long off = 0; off < size; ) {
                 Chains.Allocation a = Chains.isAllocatedAbove(source, null, off, Math.min(ZERO_STEP, size - off));

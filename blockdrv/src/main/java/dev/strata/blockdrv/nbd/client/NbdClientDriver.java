@@ -5,6 +5,7 @@ import static dev.strata.blockdrv.nbd.NbdProtocol.*;
 import dev.strata.blockdrv.BlockDriver;
 import dev.strata.blockdrv.BlockException;
 import dev.strata.blockdrv.BlockStatus;
+import dev.strata.blockdrv.RemoteStorage;
 import dev.strata.blockdrv.SupportsDiscard;
 import dev.strata.blockdrv.SupportsWriteZeroes;
 import java.nio.ByteBuffer;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: any number of request threads; the connection's reader thread; the reconnect
  * thread. {@link #lock} guards {@link #connection}, {@link #downSince} and {@link #closed}.
  */
-final class NbdClientDriver implements BlockDriver, SupportsWriteZeroes, SupportsDiscard {
+final class NbdClientDriver implements BlockDriver, SupportsWriteZeroes, SupportsDiscard, RemoteStorage {
 
     private static final Logger LOG = LoggerFactory.getLogger(NbdClientDriver.class);
     static final long RETRY_MILLIS = 200;
@@ -102,6 +103,11 @@ final class NbdClientDriver implements BlockDriver, SupportsWriteZeroes, Support
             src.position(src.position() + n);
             offset += n;
         }
+    }
+
+    @Override
+    public boolean writesZeroesWithoutData() {
+        return info.has(TFLAG_SEND_WRITE_ZEROES);
     }
 
     @Override

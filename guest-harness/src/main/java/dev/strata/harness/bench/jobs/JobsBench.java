@@ -171,6 +171,17 @@ public final class JobsBench {
         }
     }
 
+    /** Bytes allocated anywhere in the chain of the qcow2 image {@code top}: what a {@code sync=full} mirror copies. */
+    public static long allocatedBytes(Path top) {
+        BlockGraph g = new BlockGraph();
+        try {
+            return allocatedAbove(g.open(BlockOptions.empty().with("driver", "qcow2").with("file", top.toString())
+                    .with("read-only", "on")), null);
+        } finally {
+            g.closeAll();
+        }
+    }
+
     private static long allocatedAbove(BlockNode top, BlockNode base) {
         long total = 0;
         for (long off = 0; off < top.size(); ) {

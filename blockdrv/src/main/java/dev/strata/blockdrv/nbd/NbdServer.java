@@ -39,6 +39,8 @@ public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
     /** A client that has not chosen an export by then is disconnected (QEMU's handshake limit). */
     static final long HANDSHAKE_LIMIT_MS = 10_000;
+    /** Send buffer asked for on accepted unix sockets (see {@link #tuneAccepted}). */
+    static final int UNIX_SEND_BUFFER = 4 << 20;
 
     private final NbdListenAddress address;
     private final NbdServerOptions options;
@@ -403,9 +405,7 @@ public final class NbdServer implements AutoCloseable {
                     throw e;
                 }
                 String peer = describePeer(ch);
-                if (address instanceof NbdListenAddress.Inet) {
-                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                }
+                tuneAccepted(ch);
                 NbdConnection c = new NbdConnection(this, ch, peer);
                 connections.add(c);
                 lock.lock();
@@ -426,6 +426,25 @@ public final class NbdServer implements AutoCloseable {
                     return;
                 }
                 LOG.warn("nbd: accept on {} failed: {}", address, reason(e));
+            }
+        }
+    }
+
+    /**
+     * Socket options of an accepted client. TCP: {@code TCP_NODELAY}, so a small reply is not held
+     * back waiting for the client's ACK (QEMU 7.2 leaves Nagle on). Unix: a send buffer of
+     * {@link #UNIX_SEND_BUFFER} (the kernel caps it at {@code net.core.wmem_max}); with the
+     * default 208 KiB a 256 KiB read reply ({@code nbdcopy}'s size) never fits, so every such
+     * reply parked its thread on the poller halfway through and was finished by another wake-up.
+     */
+    private void tuneAccepted(SocketChannel ch) throws IOException {
+        if (address instanceof NbdListenAddress.Inet) {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        } else {
+            try {
+                ch.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
+            } catch (IOException | UnsupportedOperationException e) {
+                LOG.debug("nbd: could not enlarge the send buffer: {}", e.toString());
             }
         }
     }

@@ -22,6 +22,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,17 +43,27 @@ public final class NbdServer implements AutoCloseable {
     static final long HANDSHAKE_LIMIT_MS = 10_000;
     /** Send buffer asked for on accepted unix sockets (see {@link #tuneAccepted}). */
     static final int UNIX_SEND_BUFFER = 4 << 20;
+    /**
+     * How long a safe-mode removal waits for connected clients to leave before it refuses. A
+     * client that has just hung up is still attached until its reader thread has seen the end of
+     * the stream; without the wait, {@code block-export-del} right after {@code nbdinfo} exits
+     * could answer {@code still in use}. A client that stays connected gets the refusal after it.
+     */
+    static final long SAFE_REMOVE_GRACE_MS = 1_000;
 
     private final NbdListenAddress address;
     private final NbdServerOptions options;
     private final ServerSocketChannel listener;
     private final Semaphore connectionSlots;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled (under {@code lock}) whenever a client detaches from an export. */
+    private final Condition clientLeft = lock.newCondition();
     private final Map<String, NbdExport> exports = new LinkedHashMap<>();
     /** Connections per export, including exports already removed whose clients are still leaving. */
     private final Map<NbdExport, Set<NbdConnection>> clients = new LinkedHashMap<>();
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<NbdExportListener> listeners = new CopyOnWriteArrayList<>();
+    private final List<NbdConnectionListener> connectionListeners = new CopyOnWriteArrayList<>();
     private final Thread acceptor;
     private final BufferPool buffers = new BufferPool();
     /** Failures that were not the client's fault (a bug or the host); tests insist on none. */
@@ -199,25 +211,29 @@ public final class NbdServer implements AutoCloseable {
 
     /**
      * Withdraws the export called {@code name}. New clients no longer find it at once;
-     * {@link NbdExportListener}s hear of it when its last client has gone.
+     * {@link NbdExportListener}s hear of it when its last client has gone. SAFE mode first waits
+     * up to {@link #SAFE_REMOVE_GRACE_MS} for connected clients to leave (woken by each detach,
+     * so a client that has just hung up does not make it fail).
      *
      * @throws BlockException NOT_FOUND when no export has that name; BUSY in SAFE mode while
-     *                        clients are connected (the export then stays)
+     *                        clients are still connected after the wait (the export then stays)
      */
     public void removeExport(String name, NbdRemoveMode mode) {
         NbdExport export;
         List<NbdConnection> users;
+        boolean finished;
         lock.lock();
         try {
             export = exports.get(name);
             if (export == null) {
                 throw new BlockException(BlockException.Kind.NOT_FOUND, "Export '" + name + "' is not found");
             }
-            users = new ArrayList<>(clients.getOrDefault(export, Set.of()));
-            if (mode == NbdRemoveMode.SAFE && !users.isEmpty()) {
-                throw new BlockException(BlockException.Kind.BUSY, "export '" + name + "' still in use");
+            if (mode == NbdRemoveMode.SAFE) {
+                awaitNoClients(export, name);
             }
+            users = new ArrayList<>(clients.getOrDefault(export, Set.of()));
             exports.remove(name);
+            finished = claimFinished(export);
         } finally {
             lock.unlock();
         }
@@ -225,7 +241,29 @@ public final class NbdServer implements AutoCloseable {
         for (NbdConnection c : users) {
             c.disconnect("export removed", true);
         }
-        finishIfUnused(export);
+        if (finished) {
+            announceDeleted(export);
+        }
+    }
+
+    /** Lock held: waits until {@code export} has no client, or refuses (QEMU's words) when the grace runs out. */
+    private void awaitNoClients(NbdExport export, String name) {
+        long left = TimeUnit.MILLISECONDS.toNanos(SAFE_REMOVE_GRACE_MS);
+        try {
+            while (!clients.getOrDefault(export, Set.of()).isEmpty()) {
+                if (left <= 0) {
+                    throw new BlockException(BlockException.Kind.BUSY, "export '" + name + "' still in use");
+                }
+                left = clientLeft.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BlockException(BlockException.Kind.BUSY, "export '" + name + "' still in use");
+        }
+        if (exports.get(name) != export) {
+            // removed by someone else while this one waited
+            throw new BlockException(BlockException.Kind.NOT_FOUND, "Export '" + name + "' is not found");
+        }
     }
 
     /** The export called {@code name}, or null. */
@@ -269,6 +307,30 @@ public final class NbdServer implements AutoCloseable {
 
     public void removeExportListener(NbdExportListener l) {
         listeners.remove(l);
+    }
+
+    public void addConnectionListener(NbdConnectionListener l) {
+        connectionListeners.add(l);
+    }
+
+    public void removeConnectionListener(NbdConnectionListener l) {
+        connectionListeners.remove(l);
+    }
+
+    /** Calls {@code event} on every connection listener; a failing listener is logged and skipped. */
+    private void tell(java.util.function.Consumer<NbdConnectionListener> event) {
+        for (NbdConnectionListener l : connectionListeners) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException e) {
+                LOG.warn("nbd: connection listener failed: {}", e.toString());
+            }
+        }
+    }
+
+    /** The accepted sockets open now, for tests that read their options back. */
+    List<SocketChannel> acceptedChannels() {
+        return connections.stream().map(c -> c.channel).toList();
     }
 
     /**
@@ -340,40 +402,50 @@ public final class NbdServer implements AutoCloseable {
                 return false;
             }
             clients.get(export).add(c);
-            return true;
         } finally {
             lock.unlock();
         }
+        tell(l -> l.clientAttached(export));
+        return true;
     }
 
     void detach(NbdExport export, NbdConnection c) {
+        boolean finished;
         lock.lock();
         try {
             Set<NbdConnection> set = clients.get(export);
             if (set != null) {
                 set.remove(c);
             }
+            finished = claimFinished(export);
+            clientLeft.signalAll();
         } finally {
             lock.unlock();
         }
-        finishIfUnused(export);
+        tell(l -> l.clientDetached(export));
+        if (finished) {
+            announceDeleted(export);
+        }
     }
 
-    /** Announces a removed export once nobody uses it any more (exactly once). */
-    private void finishIfUnused(NbdExport export) {
-        lock.lock();
-        try {
-            if (exports.get(export.name()) == export) {
-                return;
-            }
-            Set<NbdConnection> set = clients.get(export);
-            if (set == null || !set.isEmpty()) {
-                return;
-            }
-            clients.remove(export);
-        } finally {
-            lock.unlock();
+    /**
+     * Lock held: true exactly once, for whoever sees {@code export} removed and without clients;
+     * deciding under the same lock as the change that made it so (a detach, or the removal itself)
+     * means a removal that finds no client announces the export before it returns.
+     */
+    private boolean claimFinished(NbdExport export) {
+        if (exports.get(export.name()) == export) {
+            return false;
         }
+        Set<NbdConnection> set = clients.get(export);
+        if (set == null || !set.isEmpty()) {
+            return false;
+        }
+        clients.remove(export);
+        return true;
+    }
+
+    private void announceDeleted(NbdExport export) {
         for (NbdExportListener l : listeners) {
             try {
                 l.exportDeleted(export);
@@ -384,9 +456,14 @@ public final class NbdServer implements AutoCloseable {
     }
 
     void connectionEnded(NbdConnection c) {
-        if (connections.remove(c) && connectionSlots != null) {
+        if (!connections.remove(c)) {
+            return;
+        }
+        if (connectionSlots != null) {
             connectionSlots.release();
         }
+        int open = connections.size();
+        tell(l -> l.connectionClosed(open));
     }
 
     private void acceptLoop() {

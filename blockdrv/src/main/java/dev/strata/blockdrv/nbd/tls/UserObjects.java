@@ -145,7 +145,8 @@ public final class UserObjects {
         if (props.get("dir") == null) {
             throw invalid("Missing 'dir' property value");
         }
-        return X509Credentials.load(id, endpoint, Path.of(String.valueOf(props.get("dir"))), verify);
+        boolean sanityCheck = bool(props, "sanity-check", true);
+        return X509Credentials.load(id, endpoint, Path.of(String.valueOf(props.get("dir"))), verify, sanityCheck);
     }
 
     private static AuthzList authzList(String id, Map<String, Object> props) {

@@ -4,16 +4,12 @@ import dev.strata.blockdrv.BlockException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -87,74 +83,20 @@ public final class NbdServer implements AutoCloseable {
         ServerSocketChannel ch;
         try {
             ch = switch (address) {
-                case NbdListenAddress.Unix u -> bindUnix(u.path());
-                case NbdListenAddress.Inet i -> bindInet(i);
+                case NbdListenAddress.Unix u -> NbdListenSockets.bindUnix(u.path());
+                case NbdListenAddress.Inet i -> NbdListenSockets.bindInet(i);
             };
         } catch (IOException e) {
             // QEMU 7.2's words (qemu-nbd -k / -p, nbd-server-start)
-            String msg = address instanceof NbdListenAddress.Unix u ? "Failed to bind socket to " + u.path() + ": " + reason(e)
-                    : e instanceof java.net.BindException ? "Failed to find an available port: " + reason(e)
-                    : "Failed to bind socket: " + reason(e);
+            String msg = address instanceof NbdListenAddress.Unix u ? "Failed to bind socket to " + u.path() + ": " + NbdListenSockets.reason(e)
+                    : e instanceof java.net.BindException ? "Failed to find an available port: " + NbdListenSockets.reason(e)
+                    : "Failed to bind socket: " + NbdListenSockets.reason(e);
             throw new BlockException(BlockException.Kind.IO, msg, e);
         }
         NbdServer s = new NbdServer(address, options, ch);
         s.acceptor.start();
         LOG.info("nbd: server listening on {}", s.describeLocal());
         return s;
-    }
-
-    /** The C library's words for the common failures, as QEMU prints them. */
-    private static String reason(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "No such file or directory";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "Permission denied";
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
-    /**
-     * Binds inside a private directory, makes the socket 0600 and renames it into place, so the
-     * socket is never reachable with looser permissions.
-     */
-    private static ServerSocketChannel bindUnix(Path path) throws IOException {
-        Path abs = path.toAbsolutePath();
-        Path parent = abs.getParent();
-        Path tmpDir = Files.createTempDirectory(parent, ".nbd-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path tmp = tmpDir.resolve("s");
-        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            ch.bind(UnixDomainSocketAddress.of(tmp), 128);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-            if (Files.isDirectory(abs)) {
-                throw new IOException(abs + " is a directory");
-            }
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return ch;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            Files.deleteIfExists(tmp);
-            throw e;
-        } finally {
-            Files.deleteIfExists(tmpDir);
-        }
-    }
-
-    private static ServerSocketChannel bindInet(NbdListenAddress.Inet i) throws IOException {
-        ServerSocketChannel ch = ServerSocketChannel.open();
-        try {
-            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            InetSocketAddress sa = i.host().isEmpty() ? new InetSocketAddress(i.port()) : new InetSocketAddress(i.host(), i.port());
-            if (sa.isUnresolved()) {
-                throw new IOException("address resolution failed for " + i.host() + ":" + i.port() + ": Name or service not known");
-            }
-            ch.bind(sa, 128);
-            return ch;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
     }
 
     /** The address given to {@link #start}. */
@@ -359,7 +301,7 @@ public final class NbdServer implements AutoCloseable {
             try {
                 Files.deleteIfExists(u.path());
             } catch (IOException e) {
-                LOG.warn("nbd: could not remove socket {}: {}", u.path(), reason(e));
+                LOG.warn("nbd: could not remove socket {}: {}", u.path(), NbdListenSockets.reason(e));
             }
         }
         for (NbdExport e : all) {
@@ -502,7 +444,7 @@ public final class NbdServer implements AutoCloseable {
                 if (!listener.isOpen()) {
                     return;
                 }
-                LOG.warn("nbd: accept on {} failed: {}", address, reason(e));
+                LOG.warn("nbd: accept on {} failed: {}", address, NbdListenSockets.reason(e));
             }
         }
     }

@@ -228,7 +228,7 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    /** Clients currently in the transmission phase of {@code export}. */
+    /** Clients attached to {@code export}: from just before their final negotiation reply until they leave. */
     public int clientCount(NbdExport export) {
         lock.lock();
         try {

@@ -148,8 +148,12 @@ final class NbdCommands {
         };
     }
 
+    /**
+     * FUA: the write is flushed before the reply. A writethrough export needs nothing here: its
+     * backend's write cache is off, so the backend flushes every write itself.
+     */
     private void flushIfAsked(NbdRequest r) {
-        if ((r.flags() & CMD_FLAG_FUA) != 0 || export.writethrough()) {
+        if ((r.flags() & CMD_FLAG_FUA) != 0) {
             backend.flush();
         }
     }

@@ -37,6 +37,8 @@ final class NbdConnection {
     /** The export name the selected meta contexts were chosen for, or null. */
     String metaExportName;
     List<MetaContext> metaContexts = List.of();
+    /** The export this client is attached to (counted as its client), or null; reader thread only. */
+    private NbdExport attached;
 
     NbdConnection(NbdServer server, SocketChannel channel, String peer) {
         this.server = server;
@@ -57,16 +59,8 @@ final class NbdConnection {
             if (export == null) {
                 return;
             }
-            if (!server.attach(export, this)) {
-                LOG.info("nbd: client {}: export '{}' was removed during negotiation, disconnecting", peer, export.name());
-                return;
-            }
-            try {
-                LOG.debug("nbd: client {} serving export '{}'", peer, export.name());
-                new NbdTransmission(this, export).run();
-            } finally {
-                server.detach(export, this);
-            }
+            LOG.debug("nbd: client {} serving export '{}'", peer, export.name());
+            new NbdTransmission(this, export).run();
         } catch (EOFException e) {
             if (!closing) {
                 LOG.info("nbd: client {} disconnected{}: {}", peer, export == null ? " during negotiation" : "", e.getMessage());
@@ -83,6 +77,9 @@ final class NbdConnection {
             server.internalError();
             LOG.warn("nbd: client {}: internal error, disconnecting: {}", peer, e.toString(), e);
         } finally {
+            if (attached != null) {
+                server.detach(attached, this);
+            }
             negotiated = true;
             watchdog.interrupt();
             transport.close();
@@ -107,6 +104,19 @@ final class NbdConnection {
         b.putLong(NbdProtocol.NBDMAGIC).putLong(NbdProtocol.IHAVEOPT)
                 .putShort((short) (NbdProtocol.FLAG_FIXED_NEWSTYLE | NbdProtocol.FLAG_NO_ZEROES)).flip();
         transport.write(b);
+    }
+
+    /**
+     * Counts this connection as a client of {@code export} from now on (negotiation calls it just
+     * before the final reply); false when the export was removed meanwhile. Reader thread.
+     */
+    boolean attachTo(NbdExport export) {
+        if (!server.attach(export, this)) {
+            LOG.info("nbd: client {}: export '{}' was removed during negotiation", peer, export.name());
+            return false;
+        }
+        attached = export;
+        return true;
     }
 
     boolean closing() {

@@ -68,7 +68,11 @@ public final class NbdExport {
         return writable;
     }
 
-    /** Every write is flushed before it is acknowledged. */
+    /**
+     * Every write is flushed before it is acknowledged. Informational here: whoever builds the
+     * export gives it a backend whose write cache is off ({@code writeCache = !writethrough}), as
+     * QEMU does, and the backend does the flushing.
+     */
     public boolean writethrough() {
         return writethrough;
     }

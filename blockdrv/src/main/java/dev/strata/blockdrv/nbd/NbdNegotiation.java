@@ -95,6 +95,9 @@ final class NbdNegotiation {
                     throw new NbdProtocolViolation("NBD_OPT_EXPORT_NAME for unknown export '" + name + "'");
                 }
                 forgetContextsUnlessFor(e);
+                if (!c.attachTo(e)) {
+                    throw new NbdProtocolViolation("NBD_OPT_EXPORT_NAME for export '" + name + "', removed meanwhile");
+                }
                 ByteBuffer b = ByteBuffer.allocate(10 + (c.noZeroes ? 0 : 124));
                 b.putLong(e.backend().size()).putShort((short) transmissionFlags(e));
                 c.transport.write(b.position(b.capacity()).flip());
@@ -233,6 +236,12 @@ final class NbdNegotiation {
                 .putInt(1).putInt(4096).putInt(MAX_BUFFER).flip());
         reply(opt, REP_INFO, ByteBuffer.allocate(12).putShort((short) INFO_EXPORT)
                 .putLong(e.backend().size()).putShort((short) transmissionFlags(e)).flip());
+        // the client counts as connected before it hears the ACK (QEMU takes its export reference
+        // there too), so a safe-mode removal after the client's GO sees it
+        if (opt == OPT_GO && !c.attachTo(e)) {
+            error(opt, REP_ERR_UNKNOWN, "export '" + e.name() + "' not present");
+            return null;
+        }
         reply(opt, REP_ACK, null);
         if (opt == OPT_GO) {
             forgetContextsUnlessFor(e);

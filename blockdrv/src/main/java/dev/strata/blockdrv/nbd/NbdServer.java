@@ -4,16 +4,12 @@ import dev.strata.blockdrv.BlockException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +18,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,17 +37,29 @@ public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
     /** A client that has not chosen an export by then is disconnected (QEMU's handshake limit). */
     static final long HANDSHAKE_LIMIT_MS = 10_000;
+    /** Send buffer asked for on accepted unix sockets (see {@link #tuneAccepted}). */
+    static final int UNIX_SEND_BUFFER = 4 << 20;
+    /**
+     * How long a safe-mode removal waits for connected clients to leave before it refuses. A
+     * client that has just hung up is still attached until its reader thread has seen the end of
+     * the stream; without the wait, {@code block-export-del} right after {@code nbdinfo} exits
+     * could answer {@code still in use}. A client that stays connected gets the refusal after it.
+     */
+    static final long SAFE_REMOVE_GRACE_MS = 1_000;
 
     private final NbdListenAddress address;
     private final NbdServerOptions options;
     private final ServerSocketChannel listener;
     private final Semaphore connectionSlots;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled (under {@code lock}) whenever a client detaches from an export. */
+    private final Condition clientLeft = lock.newCondition();
     private final Map<String, NbdExport> exports = new LinkedHashMap<>();
     /** Connections per export, including exports already removed whose clients are still leaving. */
     private final Map<NbdExport, Set<NbdConnection>> clients = new LinkedHashMap<>();
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<NbdExportListener> listeners = new CopyOnWriteArrayList<>();
+    private final List<NbdConnectionListener> connectionListeners = new CopyOnWriteArrayList<>();
     private final Thread acceptor;
     private final BufferPool buffers = new BufferPool();
     /** Failures that were not the client's fault (a bug or the host); tests insist on none. */
@@ -73,74 +83,20 @@ public final class NbdServer implements AutoCloseable {
         ServerSocketChannel ch;
         try {
             ch = switch (address) {
-                case NbdListenAddress.Unix u -> bindUnix(u.path());
-                case NbdListenAddress.Inet i -> bindInet(i);
+                case NbdListenAddress.Unix u -> NbdListenSockets.bindUnix(u.path());
+                case NbdListenAddress.Inet i -> NbdListenSockets.bindInet(i);
             };
         } catch (IOException e) {
             // QEMU 7.2's words (qemu-nbd -k / -p, nbd-server-start)
-            String msg = address instanceof NbdListenAddress.Unix u ? "Failed to bind socket to " + u.path() + ": " + reason(e)
-                    : e instanceof java.net.BindException ? "Failed to find an available port: " + reason(e)
-                    : "Failed to bind socket: " + reason(e);
+            String msg = address instanceof NbdListenAddress.Unix u ? "Failed to bind socket to " + u.path() + ": " + NbdListenSockets.reason(e)
+                    : e instanceof java.net.BindException ? "Failed to find an available port: " + NbdListenSockets.reason(e)
+                    : "Failed to bind socket: " + NbdListenSockets.reason(e);
             throw new BlockException(BlockException.Kind.IO, msg, e);
         }
         NbdServer s = new NbdServer(address, options, ch);
         s.acceptor.start();
         LOG.info("nbd: server listening on {}", s.describeLocal());
         return s;
-    }
-
-    /** The C library's words for the common failures, as QEMU prints them. */
-    private static String reason(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "No such file or directory";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "Permission denied";
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
-    /**
-     * Binds inside a private directory, makes the socket 0600 and renames it into place, so the
-     * socket is never reachable with looser permissions.
-     */
-    private static ServerSocketChannel bindUnix(Path path) throws IOException {
-        Path abs = path.toAbsolutePath();
-        Path parent = abs.getParent();
-        Path tmpDir = Files.createTempDirectory(parent, ".nbd-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path tmp = tmpDir.resolve("s");
-        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            ch.bind(UnixDomainSocketAddress.of(tmp), 128);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-            if (Files.isDirectory(abs)) {
-                throw new IOException(abs + " is a directory");
-            }
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return ch;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            Files.deleteIfExists(tmp);
-            throw e;
-        } finally {
-            Files.deleteIfExists(tmpDir);
-        }
-    }
-
-    private static ServerSocketChannel bindInet(NbdListenAddress.Inet i) throws IOException {
-        ServerSocketChannel ch = ServerSocketChannel.open();
-        try {
-            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            InetSocketAddress sa = i.host().isEmpty() ? new InetSocketAddress(i.port()) : new InetSocketAddress(i.host(), i.port());
-            if (sa.isUnresolved()) {
-                throw new IOException("address resolution failed for " + i.host() + ":" + i.port() + ": Name or service not known");
-            }
-            ch.bind(sa, 128);
-            return ch;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
     }
 
     /** The address given to {@link #start}. */
@@ -197,25 +153,29 @@ public final class NbdServer implements AutoCloseable {
 
     /**
      * Withdraws the export called {@code name}. New clients no longer find it at once;
-     * {@link NbdExportListener}s hear of it when its last client has gone.
+     * {@link NbdExportListener}s hear of it when its last client has gone. SAFE mode first waits
+     * up to {@link #SAFE_REMOVE_GRACE_MS} for connected clients to leave (woken by each detach,
+     * so a client that has just hung up does not make it fail).
      *
      * @throws BlockException NOT_FOUND when no export has that name; BUSY in SAFE mode while
-     *                        clients are connected (the export then stays)
+     *                        clients are still connected after the wait (the export then stays)
      */
     public void removeExport(String name, NbdRemoveMode mode) {
         NbdExport export;
         List<NbdConnection> users;
+        boolean finished;
         lock.lock();
         try {
             export = exports.get(name);
             if (export == null) {
                 throw new BlockException(BlockException.Kind.NOT_FOUND, "Export '" + name + "' is not found");
             }
-            users = new ArrayList<>(clients.getOrDefault(export, Set.of()));
-            if (mode == NbdRemoveMode.SAFE && !users.isEmpty()) {
-                throw new BlockException(BlockException.Kind.BUSY, "export '" + name + "' still in use");
+            if (mode == NbdRemoveMode.SAFE) {
+                awaitNoClients(export, name);
             }
+            users = new ArrayList<>(clients.getOrDefault(export, Set.of()));
             exports.remove(name);
+            finished = claimFinished(export);
         } finally {
             lock.unlock();
         }
@@ -223,7 +183,29 @@ public final class NbdServer implements AutoCloseable {
         for (NbdConnection c : users) {
             c.disconnect("export removed", true);
         }
-        finishIfUnused(export);
+        if (finished) {
+            announceDeleted(export);
+        }
+    }
+
+    /** Lock held: waits until {@code export} has no client, or refuses (QEMU's words) when the grace runs out. */
+    private void awaitNoClients(NbdExport export, String name) {
+        long left = TimeUnit.MILLISECONDS.toNanos(SAFE_REMOVE_GRACE_MS);
+        try {
+            while (!clients.getOrDefault(export, Set.of()).isEmpty()) {
+                if (left <= 0) {
+                    throw new BlockException(BlockException.Kind.BUSY, "export '" + name + "' still in use");
+                }
+                left = clientLeft.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BlockException(BlockException.Kind.BUSY, "export '" + name + "' still in use");
+        }
+        if (exports.get(name) != export) {
+            // removed by someone else while this one waited
+            throw new BlockException(BlockException.Kind.NOT_FOUND, "Export '" + name + "' is not found");
+        }
     }
 
     /** The export called {@code name}, or null. */
@@ -246,7 +228,7 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    /** Clients currently in the transmission phase of {@code export}. */
+    /** Clients attached to {@code export}: from just before their final negotiation reply until they leave. */
     public int clientCount(NbdExport export) {
         lock.lock();
         try {
@@ -267,6 +249,30 @@ public final class NbdServer implements AutoCloseable {
 
     public void removeExportListener(NbdExportListener l) {
         listeners.remove(l);
+    }
+
+    public void addConnectionListener(NbdConnectionListener l) {
+        connectionListeners.add(l);
+    }
+
+    public void removeConnectionListener(NbdConnectionListener l) {
+        connectionListeners.remove(l);
+    }
+
+    /** Calls {@code event} on every connection listener; a failing listener is logged and skipped. */
+    private void tell(java.util.function.Consumer<NbdConnectionListener> event) {
+        for (NbdConnectionListener l : connectionListeners) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException e) {
+                LOG.warn("nbd: connection listener failed: {}", e.toString());
+            }
+        }
+    }
+
+    /** The accepted sockets open now, for tests that read their options back. */
+    List<SocketChannel> acceptedChannels() {
+        return connections.stream().map(c -> c.channel).toList();
     }
 
     /**
@@ -295,7 +301,7 @@ public final class NbdServer implements AutoCloseable {
             try {
                 Files.deleteIfExists(u.path());
             } catch (IOException e) {
-                LOG.warn("nbd: could not remove socket {}: {}", u.path(), reason(e));
+                LOG.warn("nbd: could not remove socket {}: {}", u.path(), NbdListenSockets.reason(e));
             }
         }
         for (NbdExport e : all) {
@@ -338,40 +344,50 @@ public final class NbdServer implements AutoCloseable {
                 return false;
             }
             clients.get(export).add(c);
-            return true;
         } finally {
             lock.unlock();
         }
+        tell(l -> l.clientAttached(export));
+        return true;
     }
 
     void detach(NbdExport export, NbdConnection c) {
+        boolean finished;
         lock.lock();
         try {
             Set<NbdConnection> set = clients.get(export);
             if (set != null) {
                 set.remove(c);
             }
+            finished = claimFinished(export);
+            clientLeft.signalAll();
         } finally {
             lock.unlock();
         }
-        finishIfUnused(export);
+        tell(l -> l.clientDetached(export));
+        if (finished) {
+            announceDeleted(export);
+        }
     }
 
-    /** Announces a removed export once nobody uses it any more (exactly once). */
-    private void finishIfUnused(NbdExport export) {
-        lock.lock();
-        try {
-            if (exports.get(export.name()) == export) {
-                return;
-            }
-            Set<NbdConnection> set = clients.get(export);
-            if (set == null || !set.isEmpty()) {
-                return;
-            }
-            clients.remove(export);
-        } finally {
-            lock.unlock();
+    /**
+     * Lock held: true exactly once, for whoever sees {@code export} removed and without clients;
+     * deciding under the same lock as the change that made it so (a detach, or the removal itself)
+     * means a removal that finds no client announces the export before it returns.
+     */
+    private boolean claimFinished(NbdExport export) {
+        if (exports.get(export.name()) == export) {
+            return false;
         }
+        Set<NbdConnection> set = clients.get(export);
+        if (set == null || !set.isEmpty()) {
+            return false;
+        }
+        clients.remove(export);
+        return true;
+    }
+
+    private void announceDeleted(NbdExport export) {
         for (NbdExportListener l : listeners) {
             try {
                 l.exportDeleted(export);
@@ -382,9 +398,14 @@ public final class NbdServer implements AutoCloseable {
     }
 
     void connectionEnded(NbdConnection c) {
-        if (connections.remove(c) && connectionSlots != null) {
+        if (!connections.remove(c)) {
+            return;
+        }
+        if (connectionSlots != null) {
             connectionSlots.release();
         }
+        int open = connections.size();
+        tell(l -> l.connectionClosed(open));
     }
 
     private void acceptLoop() {
@@ -403,9 +424,7 @@ public final class NbdServer implements AutoCloseable {
                     throw e;
                 }
                 String peer = describePeer(ch);
-                if (address instanceof NbdListenAddress.Inet) {
-                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                }
+                tuneAccepted(ch);
                 NbdConnection c = new NbdConnection(this, ch, peer);
                 connections.add(c);
                 lock.lock();
@@ -425,7 +444,26 @@ public final class NbdServer implements AutoCloseable {
                 if (!listener.isOpen()) {
                     return;
                 }
-                LOG.warn("nbd: accept on {} failed: {}", address, reason(e));
+                LOG.warn("nbd: accept on {} failed: {}", address, NbdListenSockets.reason(e));
+            }
+        }
+    }
+
+    /**
+     * Socket options of an accepted client. TCP: {@code TCP_NODELAY}, so a small reply is not held
+     * back waiting for the client's ACK (QEMU 7.2 leaves Nagle on). Unix: a send buffer of
+     * {@link #UNIX_SEND_BUFFER} (the kernel caps it at {@code net.core.wmem_max}); with the
+     * default 208 KiB a 256 KiB read reply ({@code nbdcopy}'s size) never fits, so every such
+     * reply parked its thread on the poller halfway through and was finished by another wake-up.
+     */
+    private void tuneAccepted(SocketChannel ch) throws IOException {
+        if (address instanceof NbdListenAddress.Inet) {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        } else {
+            try {
+                ch.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
+            } catch (IOException | UnsupportedOperationException e) {
+                LOG.debug("nbd: could not enlarge the send buffer: {}", e.toString());
             }
         }
     }

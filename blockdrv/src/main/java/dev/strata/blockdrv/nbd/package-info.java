@@ -20,9 +20,13 @@
  *     bitmaps offered as {@code qemu:dirty-bitmap:NAME} (through the small
  *     {@link dev.strata.blockdrv.nbd.NbdDirtyBitmap} interface, which the jobs module adapts its
  *     bitmaps to) and {@code qemu:allocation-depth}.</li>
- * <li>{@code addExport}, {@code removeExport(name, SAFE|HARD)} and an
- *     {@link dev.strata.blockdrv.nbd.NbdExportListener} told when a removed export's last client
- *     has gone ({@code BLOCK_EXPORT_DELETED}).</li>
+ * <li>{@code addExport}, {@code removeExport(name, SAFE|HARD)} (SAFE waits briefly for clients
+ *     that are leaving), an {@link dev.strata.blockdrv.nbd.NbdExportListener} told when a removed
+ *     export's last client has gone ({@code BLOCK_EXPORT_DELETED}) and an
+ *     {@link dev.strata.blockdrv.nbd.NbdConnectionListener} told as clients attach, detach and
+ *     close.</li>
+ * <li>{@link dev.strata.blockdrv.nbd.TlsClientSession}: the client side of TLS over a socket
+ *     channel, for {@code strata nbd -L --tls-creds}.</li>
  * </ul>
  *
  * <h2>Threads</h2>

@@ -48,6 +48,14 @@ public final class NbdBench {
             new Job("1M seq read qd8", "MiB/s", false, "read", "1M", 8, "read-mibs"),
             new Job("nbdcopy whole export", "MiB/s", false, null, null, 0, "nbdcopy"));
 
+    static final String USAGE = """
+            strata bench nbd [--size 1G] [--seconds 5] [--reps 3] [--servers strata,qemu-nbd,qemu,nbdkit-memory]
+              --size     image size (K/M/G suffixes); the image is filled with data first
+              --seconds  length of each fio run (after 1 s of ramp)
+              --reps     repetitions; every figure is the median, the servers take turns in each
+              --servers  which servers to run; ratios are printed when strata is among them
+            A short run: strata bench nbd --size 256M --seconds 2 --reps 1 --servers strata,qemu-nbd""";
+
     public static void main(String[] args) throws Exception {
         long size = 1L << 30;
         int seconds = 5;
@@ -55,12 +63,15 @@ public final class NbdBench {
         List<Kind> servers = List.of(Kind.values());
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--help", "-h" -> {
+                    System.out.println(USAGE);
+                    return;
+                }
                 case "--size" -> size = parseSize(args[++i]);
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--servers" -> servers = Arrays.stream(args[++i].split(",")).map(NbdBench::kind).toList();
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (usage: strata bench nbd [--size 1G] [--seconds 5] [--reps 3] [--servers strata,qemu-nbd,qemu,nbdkit-memory])");
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (usage: " + USAGE.lines().findFirst().orElse("") + ")");
             }
         }
         Path dir = Files.createTempDirectory("strata-nbd-bench");

@@ -20,7 +20,8 @@ import java.util.List;
  * {@code strata nbd -L}: lists another NBD server's exports as qemu-nbd 7.2 prints them — per
  * export its description, size, transmission flags, block sizes and meta contexts (from
  * {@code NBD_OPT_LIST}, {@code NBD_OPT_INFO} and {@code NBD_OPT_LIST_META_CONTEXT}); {@code -x}
- * lists one export. Plain NBD only for now: with {@code --tls-creds} it says so. One thread.
+ * lists one export. With {@code --tls-creds} (an {@code endpoint=client} x509 object) it asks
+ * for {@code NBD_OPT_STARTTLS} first and lists over TLS, as qemu-nbd does. One thread.
  */
 final class NbdList {
 
@@ -28,6 +29,7 @@ final class NbdList {
     private static final long OPT_REPLY_MAGIC = 0x3e889045565a9L;
     private static final int OPT_ABORT = 2;
     private static final int OPT_LIST = 3;
+    private static final int OPT_STARTTLS = 5;
     private static final int OPT_INFO = 6;
     private static final int OPT_STRUCTURED_REPLY = 8;
     private static final int OPT_LIST_META_CONTEXT = 9;
@@ -45,17 +47,23 @@ final class NbdList {
     }
 
     static int run(NbdToolOptions o, UserObjects objects, PrintStream out, PrintStream err) {
+        dev.strata.blockdrv.nbd.tls.X509Credentials tls = null;
         if (o.tlsCreds != null) {
-            err.println("strata nbd: -L with --tls-creds is not supported by Strata yet (list with nbdinfo --list)");
-            return 1;
+            try {
+                tls = objects.clientCredentials(o.tlsCreds);
+            } catch (dev.strata.blockdrv.BlockException e) {
+                err.println("strata nbd: Failed to get TLS creds: " + e.getMessage());
+                return 1;
+            }
         }
         SocketAddress addr;
         String shown;
+        String host = null;
         if (o.socket != null) {
             addr = UnixDomainSocketAddress.of(o.socket);
             shown = o.socket;
         } else {
-            String host = o.bind == null ? "localhost" : o.bind;
+            host = o.bind == null ? "localhost" : o.bind;
             String port = o.port == null ? "10809" : o.port;
             addr = new InetSocketAddress(host, Integer.parseInt(port));
             shown = host + ":" + port;
@@ -69,24 +77,58 @@ final class NbdList {
             err.println("strata nbd: Failed to connect to '" + shown + "': " + why);
             return 1;
         }
+        dev.strata.blockdrv.nbd.TlsClientSession session = null;
         try (ch) {
             DataInputStream in = new DataInputStream(Channels.newInputStream(ch));
             DataOutputStream os = new DataOutputStream(Channels.newOutputStream(ch));
+            greet(in, os);
+            if (tls != null) {
+                if (host == null && tls.verifyPeer()) {
+                    // qemu-nbd 7.2 checks the server's certificate against the host name it dialled;
+                    // a unix socket has none, and qemu-nbd has no --tls-hostname to give one
+                    err.println("strata nbd: No hostname for certificate validation");
+                    return 1;
+                }
+                session = startTls(in, os, ch, tls.context(), tls.verifyPeer() ? host : null);
+                in = new DataInputStream(new java.io.BufferedInputStream(session.input()));
+                os = new DataOutputStream(new java.io.BufferedOutputStream(session.output()));
+            }
             List<Export> exports = list(in, os, o.exportName);
             print(exports, out);
             return 0;
+        } catch (javax.net.ssl.SSLException e) {
+            err.println("strata nbd: TLS handshake failed: " + e.getMessage());
+            return 1;
         } catch (IOException e) {
             err.println("strata nbd: " + e.getMessage());
             return 1;
+        } finally {
+            if (session != null) {
+                session.close();
+            }
         }
     }
 
-    private static List<Export> list(DataInputStream in, DataOutputStream os, String only) throws IOException {
+    private static void greet(DataInputStream in, DataOutputStream os) throws IOException {
         if (in.readLong() != 0x4e42444d41474943L || in.readLong() != IHAVEOPT) {
             throw new IOException("Server is not an NBD server with the fixed newstyle handshake");
         }
         in.readUnsignedShort();
         os.writeInt(3); // FIXED_NEWSTYLE | NO_ZEROES
+    }
+
+    /** NBD_OPT_STARTTLS, then the TLS handshake on the same socket. */
+    private static dev.strata.blockdrv.nbd.TlsClientSession startTls(DataInputStream in, DataOutputStream os, SocketChannel ch,
+                                                                     javax.net.ssl.SSLContext tls, String host) throws IOException {
+        option(os, OPT_STARTTLS, new byte[0]);
+        Reply r = reply(in, OPT_STARTTLS);
+        if (r.type() != REP_ACK) {
+            throw new IOException("Server rejected request to start TLS (reply type 0x" + Integer.toHexString(r.type()) + ")");
+        }
+        return dev.strata.blockdrv.nbd.TlsClientSession.start(ch, tls, host);
+    }
+
+    private static List<Export> list(DataInputStream in, DataOutputStream os, String only) throws IOException {
         // as qemu-nbd -L: structured replies first, so the server offers DF and its meta contexts
         option(os, OPT_STRUCTURED_REPLY, new byte[0]);
         reply(in, OPT_STRUCTURED_REPLY);

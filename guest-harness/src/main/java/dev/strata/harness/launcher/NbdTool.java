@@ -116,10 +116,14 @@ public final class NbdTool {
             NbdExport export = NbdExport.builder(o.exportName == null ? "" : o.exportName, backend).description(o.description)
                     .writable(!o.readOnly).multiConn(o.readOnly || o.shared != 1).allocationDepth(o.allocationDepth).build();
             server = dev.strata.monitor.nbd.ListenAddresses.start(address(o), new NbdServerOptions(o.shared, tls));
+            CountDownLatch ended = new CountDownLatch(1);
+            if (!o.persistent) {
+                server.addConnectionListener(new LastClientWatch(ended));
+            }
             server.addExport(export);
             writePidFile(o);
             NbdFork.reportReady();
-            waitForEnd(o, server, export, process);
+            waitForEnd(ended, process);
             return 0;
         } finally {
             if (server != null) {
@@ -222,24 +226,38 @@ public final class NbdTool {
     }
 
     /**
-     * Without {@code -t} the server ends once a client that got as far as an export (not a mere
-     * {@code -L} listing) has left and no connection remains, as qemu-nbd; with it, only on a
-     * signal. The server offers no connection callback, so this samples every 20 ms: a client is
-     * seen by being attached to the export or by the requests it made on the backend.
+     * Without {@code -t} the server ends once a client that got as far as the export (not a mere
+     * {@code -L} listing) has been seen and no connection remains, as qemu-nbd: told by the
+     * server's connection events, on the connection threads.
      */
-    private static void waitForEnd(NbdToolOptions o, NbdServer server, NbdExport export, boolean process) {
-        CountDownLatch signalled = new CountDownLatch(1);
-        if (process) {
-            installSignals(signalled);
+    private static final class LastClientWatch implements dev.strata.blockdrv.nbd.NbdConnectionListener {
+        private final CountDownLatch ended;
+        private volatile boolean seenClient;
+
+        LastClientWatch(CountDownLatch ended) {
+            this.ended = ended;
         }
-        boolean seenClient = false;
-        try {
-            while (!signalled.await(20, java.util.concurrent.TimeUnit.MILLISECONDS)) {
-                seenClient |= server.clientCount(export) > 0 || export.backend().requestsStarted() > 0;
-                if (seenClient && !o.persistent && server.connectionCount() == 0) {
-                    return;
-                }
+
+        @Override
+        public void clientAttached(NbdExport export) {
+            seenClient = true;
+        }
+
+        @Override
+        public void connectionClosed(int stillOpen) {
+            if (seenClient && stillOpen == 0) {
+                ended.countDown();
             }
+        }
+    }
+
+    /** Blocks until {@code ended} (last client gone, see {@link LastClientWatch}) or a signal ends the process. */
+    private static void waitForEnd(CountDownLatch ended, boolean process) {
+        if (process) {
+            installSignals(ended);
+        }
+        try {
+            ended.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

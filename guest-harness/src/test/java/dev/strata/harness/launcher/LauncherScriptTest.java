@@ -2,6 +2,7 @@ package dev.strata.harness.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real {@code bin/strata} script (JDK discovery, exec, exit status), run on the classes this
@@ -59,5 +61,48 @@ class LauncherScriptTest {
         Result m = strata("-drive", "file=missing.img");
         assertEquals(1, m.status());
         assertEquals("strata: -drive file=missing.img: Could not open 'missing.img': No such file or directory\n", m.err());
+    }
+
+    /**
+     * {@code strata nbd --fork} through the script: the parent exits 0 once the socket serves, the
+     * child (another JVM, its pid in {@code --pid-file}) keeps serving a real client, then ends
+     * after that client leaves (no {@code -t}) and removes its pid file.
+     */
+    @Test
+    @Timeout(300)
+    void nbdForkReturnsOnceTheChildServes(@TempDir Path dir) throws Exception {
+        assumeTrue(onPath("qemu-io"), "qemu-io (qemu-utils) is not installed");
+        Path img = dir.resolve("d.qcow2");
+        dev.strata.blockdrv.DriverRegistry.standard().require("qcow2").create(img, 1 << 20, dev.strata.blockdrv.BlockOptions.empty());
+        Path sock = dir.resolve("nbd.sock");
+        Path pidFile = dir.resolve("nbd.pid");
+        ProcessHandle child = null;
+        try {
+            Result r = strata("nbd", "--fork", "--pid-file=" + pidFile, "-k", sock.toString(), img.toString());
+            assertEquals(0, r.status(), r.err());
+            assertTrue(Files.exists(sock), "the socket exists when the parent returns");
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
+            child = ProcessHandle.of(pid).orElse(null);
+            assertTrue(child != null && child.isAlive(), "the child named in the pid file keeps serving");
+            Process io = new ProcessBuilder("qemu-io", "-f", "raw", "nbd+unix:///?socket=" + sock, "-c", "write -P 9 0 64k",
+                    "-c", "read -P 9 0 64k").redirectErrorStream(true).start();
+            String out = new String(io.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(io.waitFor(60, TimeUnit.SECONDS) && io.exitValue() == 0 && !out.contains("verification failed"), out);
+            child.onExit().get(60, TimeUnit.SECONDS);
+            assertTrue(!Files.exists(pidFile), "the child removes its pid file when it ends");
+        } finally {
+            if (child != null && child.isAlive()) {
+                child.destroy(); // the child this test started
+            }
+        }
+    }
+
+    private static boolean onPath(String tool) {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(d, tool))) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code strata nbd}: qemu-nbd 7.2's messages for bad command lines (each expected line was taken
  * from {@code qemu-nbd} on this machine, with the program name changed), and a served image read
- * by real clients: {@code qemu-nbd -L} and {@code strata nbd -L} list it alike, qemu-io reads and
+ * by real clients: {@code qemu-nbd -L} and {@code strata nbd -L} list it alike (over TLS too), qemu-io reads and
  * cannot write a {@code -r} export, {@code -s} keeps writes out of the image, and the server ends
  * after its client leaves.
  */
@@ -168,7 +168,44 @@ class NbdToolTest {
         assertTrue(info.contains("virtual size: 64 MiB"), info);
         String plain = tool(true, "qemu-img", "info", "nbd+unix:///?socket=" + sock);
         assertTrue(!plain.contains("virtual size"), "a plain client gets nothing: " + plain);
+
+        // -L over TLS: on a unix socket there is no host name to check the certificate against
+        // (qemu-nbd 7.2 refuses alike); over TCP the same listing as qemu-nbd -L
+        String creds = "tls-creds-x509,id=tls0,endpoint=client,dir=" + client;
+        String[] unixList = {"-L", "-k", sock.toString(), "--object", creds, "--tls-creds", "tls0"};
+        assertEquals("strata nbd: No hostname for certificate validation\n", strata(unixList).err());
+        assertTrue(tool(true, concat("qemu-nbd", unixList)).contains("No hostname for certificate validation"));
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        Path img2 = dir.resolve("d2.qcow2"); // the unix server holds the first image's write lock
+        DriverRegistry.standard().require("qcow2").create(img2, 1 << 20, BlockOptions.empty());
+        java.util.concurrent.atomic.AtomicReference<Result> tcpServer = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread tcp = Thread.ofVirtual().start(() -> tcpServer.set(strata("-t", "--object", "tls-creds-x509,id=tls0,endpoint=server,dir=" + pki,
+                "--tls-creds", "tls0", "-b", "127.0.0.1", "-p", String.valueOf(port), "-x", "tlsdisk", img2.toString())));
+        String[] tcpList = {"-L", "-b", "localhost", "-p", String.valueOf(port), "--object", creds, "--tls-creds", "tls0"};
+        Result ours = null;
+        for (int i = 0; i < 100 && (ours == null || ours.status() != 0); i++) {
+            Thread.sleep(100); // until the server listens
+            ours = strata(tcpList);
+        }
+        assertEquals(0, ours.status(), ours.err() + " / the server: " + tcpServer.get());
+        assertTrue(ours.out().startsWith("exports available: 1\n export: 'tlsdisk'\n"), ours.out());
+        assertEquals(tool(false, concat("qemu-nbd", tcpList)), ours.out());
+        tcp.interrupt();
+        Result plainList = strata("-L", "-k", sock.toString());
+        assertEquals(1, plainList.status(), "a plain listing of a TLS-only server fails: " + plainList.out());
+        assertEquals("strata nbd: Failed to get TLS creds: Expected TLS credentials for a client endpoint\n",
+                strata("-L", "-k", sock.toString(), "--object", "tls-creds-x509,id=s,endpoint=server,dir=" + pki, "--tls-creds", "s").err());
         t.interrupt();
+    }
+
+    private static String[] concat(String first, String[] rest) {
+        String[] all = new String[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        return all;
     }
 
     private static void waitFor(Path sock) throws InterruptedException {

@@ -141,7 +141,10 @@ public final class NbdService {
             if (server.export(name) != null) {
                 throw CommandException.generic("NBD server already has export named '" + name + "'");
             }
-            BlockBackend backend = new BlockBackend(r.id(), node, true); // anonymous: not in the graph's drive list
+            // anonymous: not in the graph's drive list; writethrough turns the backend's write cache
+            // off (QEMU: blk_set_enable_write_cache(blk, !writethrough)), so every write and zero
+            // write is flushed by the backend before it is acknowledged
+            BlockBackend backend = new BlockBackend(r.id(), node, !r.writethrough());
             NbdExport.Builder b = NbdExport.builder(name, backend).id(r.id()).description(r.description())
                     .writable(r.writable()).writethrough(r.writethrough()).multiConn(!r.writable())
                     .allocationDepth(r.allocationDepth());
@@ -202,6 +205,17 @@ public final class NbdService {
         lock.lock();
         try {
             entries.computeIfPresent(id, (k, old) -> old.closing());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The export with block-export id {@code id}, or null (tests look at its backend). */
+    NbdExport export(String id) {
+        lock.lock();
+        try {
+            ExportEntry e = entries.get(id);
+            return e == null ? null : e.export();
         } finally {
             lock.unlock();
         }

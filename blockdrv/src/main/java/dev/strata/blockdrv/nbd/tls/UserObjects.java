@@ -97,6 +97,15 @@ public final class UserObjects {
      * another type, and client credentials.
      */
     public X509Credentials serverCredentials(String id) {
+        return credentials(id, TlsEndpoint.SERVER);
+    }
+
+    /** The client credentials {@code id} names ({@code qemu-nbd -L --tls-creds}), with QEMU's errors. */
+    public X509Credentials clientCredentials(String id) {
+        return credentials(id, TlsEndpoint.CLIENT);
+    }
+
+    private X509Credentials credentials(String id, TlsEndpoint endpoint) {
         Object o = get(id);
         if (o == null) {
             throw invalid("No TLS credentials with id '" + id + "'");
@@ -104,8 +113,8 @@ public final class UserObjects {
         if (!(o instanceof X509Credentials c)) {
             throw invalid("Object with id '" + id + "' is not TLS credentials");
         }
-        if (c.endpoint() != TlsEndpoint.SERVER) {
-            throw invalid("Expected TLS credentials for a server endpoint");
+        if (c.endpoint() != endpoint) {
+            throw invalid("Expected TLS credentials for a " + endpoint.qapiName() + " endpoint");
         }
         return c;
     }
@@ -145,7 +154,8 @@ public final class UserObjects {
         if (props.get("dir") == null) {
             throw invalid("Missing 'dir' property value");
         }
-        return X509Credentials.load(id, endpoint, Path.of(String.valueOf(props.get("dir"))), verify);
+        boolean sanityCheck = bool(props, "sanity-check", true);
+        return X509Credentials.load(id, endpoint, Path.of(String.valueOf(props.get("dir"))), verify, sanityCheck);
     }
 
     private static AuthzList authzList(String id, Map<String, Object> props) {

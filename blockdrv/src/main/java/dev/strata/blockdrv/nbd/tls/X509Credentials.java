@@ -45,12 +45,18 @@ public final class X509Credentials {
     /**
      * Loads the credentials in {@code dir}.
      *
-     * @param verifyPeer server: require a client certificate signed by the CA; client: check the
-     *                   server's certificate (QEMU's default is on)
-     * @throws BlockException INVALID_ARGUMENT with QEMU's text when a file is missing or unreadable
+     * @param verifyPeer  server: require a client certificate signed by the CA; client: check the
+     *                    server's certificate (QEMU's default is on)
+     * @param sanityCheck QEMU's {@code sanity-check} property (on by default): also run
+     *                    {@link CertificateChecks} (validity dates, CA and usage extensions for
+     *                    the endpoint, the certificate against the CA, the key against the
+     *                    certificate)
+     *
+     * @throws BlockException INVALID_ARGUMENT with QEMU's text for a missing or unreadable file or a failed check
      */
-    public static X509Credentials load(String id, TlsEndpoint endpoint, Path dir, boolean verifyPeer) {
-        List<X509Certificate> ca = PemFiles.certificates(existing(dir.resolve(CA_CERT)));
+    public static X509Credentials load(String id, TlsEndpoint endpoint, Path dir, boolean verifyPeer, boolean sanityCheck) {
+        Path caFile = dir.resolve(CA_CERT);
+        List<X509Certificate> ca = PemFiles.certificates(existing(caFile));
         String prefix = endpoint == TlsEndpoint.SERVER ? "server" : "client";
         Path certFile = dir.resolve(prefix + "-cert.pem");
         Path keyFile = dir.resolve(prefix + "-key.pem");
@@ -59,6 +65,9 @@ public final class X509Credentials {
         if (endpoint == TlsEndpoint.SERVER || Files.exists(certFile) || Files.exists(keyFile)) {
             chain = PemFiles.certificates(existing(certFile));
             key = PemFiles.privateKey(existing(keyFile));
+        }
+        if (sanityCheck) {
+            CertificateChecks.run(endpoint, caFile, ca, certFile, chain == null ? null : chain.get(0), keyFile, key, new java.util.Date());
         }
         try {
             KeyStore trust = KeyStore.getInstance("PKCS12");

@@ -186,14 +186,25 @@ public final class AtaDriver implements GuestDisk {
 
     /** Issues one command and waits for its interrupt (holding {@code commandLock} throughout). */
     private IoResult command(AtaCommand cmd) {
-        if (!vm.awaitRunning() || closed) {
-            return IoResult.ABORTED;
-        }
         commandLock.lock();
         irqLock.lock();
         try {
             irqPending = false;
-            if (!disk.issue(cmd)) {
+            // the run-state check and the command register write are one vCPU section, so a
+            // `stop` that returned means the command was issued before it (and is drained) or waits
+            if (!vm.enterVcpu()) {
+                return IoResult.ABORTED;
+            }
+            boolean issued;
+            try {
+                if (closed) {
+                    return IoResult.ABORTED;
+                }
+                issued = disk.issue(cmd);
+            } finally {
+                vm.exitVcpu();
+            }
+            if (!issued) {
                 return IoResult.IOERR;
             }
             while (!irqPending) {

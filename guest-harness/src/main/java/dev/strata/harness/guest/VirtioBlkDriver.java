@@ -138,7 +138,7 @@ public final class VirtioBlkDriver implements GuestDisk, GuestInterrupt {
 
     private IoResult submit(int type, long sector, GuestBuffer data, boolean deviceWrites, long rangeSectors,
                             int rangeFlags) {
-        if (!vm.awaitRunning() || closed) {
+        if (closed) {
             return IoResult.ABORTED;
         }
         Slot s = acquire();
@@ -171,11 +171,23 @@ public final class VirtioBlkDriver implements GuestDisk, GuestInterrupt {
         }
         s.done = false;
         s.waiter = Thread.currentThread();
+        // the run-state check and the publish are one vCPU section: a `stop` that returned means
+        // this request was either published before it (and the device drains it) or waits here
+        if (!vm.enterVcpu()) {
+            release(s);
+            return IoResult.ABORTED;
+        }
         try {
+            if (closed) {
+                release(s);
+                return IoResult.ABORTED;
+            }
             avail.publish(s.head);
         } catch (IllegalStateException closedQueue) {
             release(s);
             return IoResult.ABORTED;
+        } finally {
+            vm.exitVcpu();
         }
         while (!s.done) {
             if (closed) {

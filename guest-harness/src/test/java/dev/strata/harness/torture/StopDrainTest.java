@@ -3,6 +3,8 @@ package dev.strata.harness.torture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.strata.blockdrv.BlockNode;
+import dev.strata.blockdrv.WriteNotifier;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -26,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class StopDrainTest {
 
-    private static final String FLAT_OUT = "drive=virtio0,rw=randwrite,bs=4k,iodepth=8,verify=on,size=16M,seed=5";
+    private static final String FLAT_OUT = "drive=virtio0,rw=randwrite,bs=4k,iodepth=128,verify=on,size=16M,seed=5";
+    private static final long SLOW_WRITE_MS = 100;
     private static final Pattern WR_OPS = Pattern.compile("\"wr_operations\"\\s*:\\s*(\\d+)");
 
     @TempDir
@@ -37,9 +40,25 @@ class StopDrainTest {
         Assumptions.assumeTrue(Tools.qemuAvailable(), "STOP DRAIN TESTS SKIPPED: qemu-img (qemu-utils) is not installed");
     }
 
+    /**
+     * A flat-out guest on a slow disk: every guest write spends {@link #SLOW_WRITE_MS} in the block
+     * layer, so there are always requests in flight when {@code stop} comes (before the fix they
+     * landed after stop had returned, deterministically rather than only on a loaded machine).
+     */
     private FaultRig flatOutMachine(String guest) throws Exception {
         Tools.must(dir, "qemu-img", "create", "-q", "-f", "qcow2", "src.qcow2", "64M");
-        return new FaultRig(dir, "-drive", "file=" + dir.resolve("src.qcow2") + ",format=qcow2,if=virtio", "-guest", guest);
+        FaultRig rig = new FaultRig(dir, "-drive", "file=" + dir.resolve("src.qcow2") + ",format=qcow2,if=virtio", "-guest", guest);
+        rig.machine.graph().lookup("virtio0").addWriteNotifier(new WriteNotifier() {
+            @Override
+            public void beforeWrite(BlockNode node, long offset, long bytes) {
+                try {
+                    Thread.sleep(SLOW_WRITE_MS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        return rig;
     }
 
     private static void ok(FaultRig rig, String json) throws Exception {
@@ -135,6 +154,7 @@ class StopDrainTest {
             String done = rig.event("BLOCK_JOB_COMPLETED");
             assertTrue(!done.contains("\"error\""), done);
             assertEquals("paused", rig.status());
+            Thread.sleep(5 * SLOW_WRITE_MS); // not a timing assertion: a straggling write would have landed by now
             // still paused: the source has been flushed by stop; -U because the machine holds the image
             String cmp = Tools.run(dir, "qemu-img", "compare", "-U", "src.qcow2", "dst.qcow2").output();
             assertTrue(cmp.contains("Images are identical"), "source and copy differ after stop + cancel: " + cmp);

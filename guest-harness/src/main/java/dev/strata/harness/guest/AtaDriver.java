@@ -39,6 +39,8 @@ public final class AtaDriver implements GuestDisk {
     private final IdeDisk disk;
     private final GuestMemory mem;
     private final VmRunState vm;
+    /** Bumped by {@link #abandonWaiting}: a request that saw another value before waiting gives up. */
+    private volatile long abandonEpoch;
     private final long prdTable;
     private final ReentrantLock commandLock = new ReentrantLock();
     private final ReentrantLock irqLock = new ReentrantLock();
@@ -192,12 +194,13 @@ public final class AtaDriver implements GuestDisk {
             irqPending = false;
             // the run-state check and the command register write are one vCPU section, so a
             // `stop` that returned means the command was issued before it (and is drained) or waits
+            long epoch = abandonEpoch;
             if (!vm.enterVcpu()) {
                 return IoResult.ABORTED;
             }
             boolean issued;
             try {
-                if (closed) {
+                if (closed || epoch != abandonEpoch) {
                     return IoResult.ABORTED;
                 }
                 issued = disk.issue(cmd);
@@ -222,6 +225,11 @@ public final class AtaDriver implements GuestDisk {
             irqLock.unlock();
             commandLock.unlock();
         }
+    }
+
+    @Override
+    public void abandonWaiting() {
+        abandonEpoch++; // only the launcher's quit thread writes it
     }
 
     @Override

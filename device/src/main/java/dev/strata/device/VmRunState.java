@@ -16,7 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * so checking the run state and publishing a request are one step. {@link #stop} returns only when
  * no section is open any more (QEMU's {@code pause_all_vcpus}): once it returns, no guest thread can
  * publish a request until {@code cont}. Sections must stay short (check, fill in, publish; never
- * wait for the completion inside one), because {@code stop} waits for them. The one exception to
+ * wait for the completion inside one, and never open one inside another), because {@code stop}
+ * waits for them. The one exception to
  * that wait: sections the stopping thread holds itself (a vCPU that stops the machine does not wait
  * for itself, as in QEMU, where a vCPU only requests the stop). A device request stopped by an I/O
  * error waits in {@link #awaitRunning()} (not a section) and is retried once the machine runs

@@ -19,11 +19,13 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     protected final String qomPath;
     protected final IoAccounting accounting = new IoAccounting();
     protected final IoErrorHandler errors;
+    /** Guest requests published and not completed (nor parked by an error policy). */
+    protected final InflightRequests inflight = new InflightRequests();
 
     protected AbstractBlockDevice(DeviceOptions options, String qomPath, VmRunState vm, List<DeviceEventListener> listeners) {
         this.options = options;
         this.qomPath = qomPath;
-        this.errors = new IoErrorHandler(options.rerror(), options.werror(), vm, listeners);
+        this.errors = new IoErrorHandler(options.rerror(), options.werror(), vm, listeners, inflight);
         errors.bind(this);
     }
 
@@ -70,6 +72,11 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     @Override
     public OnError writeErrorPolicy() {
         return errors.writePolicy();
+    }
+
+    @Override
+    public void drain() {
+        inflight.awaitIdle();
     }
 
     @Override

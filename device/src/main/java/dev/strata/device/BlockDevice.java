@@ -50,6 +50,13 @@ public interface BlockDevice {
     OnError writeErrorPolicy();
 
     /**
+     * Waits until every request the guest published to this device has completed, except those an
+     * rerror/werror=stop policy parked until {@code cont}. Only meaningful once the vCPUs are stopped
+     * ({@link VmRunState#stop}); the machine's {@code stop} calls it for every device.
+     */
+    void drain();
+
+    /**
      * Detaches from the guest: stops taking requests, waits (bounded) for those in flight and
      * releases the device's threads. The backend stays open; it belongs to the block graph.
      */

@@ -24,11 +24,16 @@ public final class IoErrorHandler {
     private final OnError writePolicy;
     private final VmRunState vm;
     private final List<DeviceEventListener> listeners;
+    private final InflightRequests inflight;
     private final AtomicReference<IoStatus> ioStatus = new AtomicReference<>(IoStatus.OK);
     private BlockDevice device;
 
+    /**
+     * @param inflight the device's running requests; a request waiting in {@link #awaitRetry()}
+     *                 leaves it, so draining the device does not wait for {@code cont}
+     */
     public IoErrorHandler(OnError readPolicy, OnError writePolicy, VmRunState vm,
-                          List<DeviceEventListener> listeners) {
+                          List<DeviceEventListener> listeners, InflightRequests inflight) {
         if (readPolicy == OnError.ENOSPC) {
             throw new IllegalArgumentException("'enospc' invalid read error action");
         }
@@ -36,6 +41,7 @@ public final class IoErrorHandler {
         this.writePolicy = writePolicy;
         this.vm = vm;
         this.listeners = listeners == null ? new CopyOnWriteArrayList<>() : listeners;
+        this.inflight = inflight;
     }
 
     /** Binds the device named in events; called once by the device's constructor. */
@@ -79,6 +85,10 @@ public final class IoErrorHandler {
             l.blockIoError(device, node, op, action, nospace, e.kind().strerror());
         }
         if (action == ErrorAction.STOP) {
+            // Only the vCPUs are paused here, no drain and no flush: this runs on a request's own
+            // thread, which is itself counted as running, and other requests may be about to fail
+            // and park too; draining from here would wait for ourselves. The failed request parks in
+            // awaitRetry (leaving the running count), so a later user `stop` drains what is left.
             vm.stop(RunState.IO_ERROR);
         }
         return action;
@@ -90,6 +100,11 @@ public final class IoErrorHandler {
      * @return true to retry; false when the machine shut down (complete the request with an error)
      */
     public boolean awaitRetry() {
-        return vm.awaitRunning();
+        inflight.parked();
+        try {
+            return vm.awaitRunning();
+        } finally {
+            inflight.retrying();
+        }
     }
 }

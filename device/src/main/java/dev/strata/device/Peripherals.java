@@ -134,6 +134,13 @@ public final class Peripherals implements AutoCloseable {
         return null;
     }
 
+    /** Drains every device ({@link BlockDevice#drain}); call with the vCPUs stopped. */
+    public void drainAll() {
+        for (BlockDevice d : devices()) {
+            d.drain();
+        }
+    }
+
     /** Closes every device (after {@link VmRunState#shutdown()} so stopped requests let go). */
     @Override
     public void close() {

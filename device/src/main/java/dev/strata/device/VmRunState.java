@@ -3,6 +3,7 @@ package dev.strata.device;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -10,14 +11,26 @@ import java.util.concurrent.locks.ReentrantLock;
  * Whether the machine runs: the one switch that {@code stop}/{@code cont} (monitor), the
  * {@code -S} option (launcher) and a device's {@code rerror/werror=stop} (device) flip.
  *
- * <p>Guest vCPU threads call {@link #awaitRunning()} before each request, so a stopped machine
- * issues no new guest I/O; a device request stopped by an I/O error waits in the same place and is
- * retried once the machine runs again. {@link #shutdown()} releases every waiter for good.
+ * <p>The vCPU gate: a guest "vCPU" thread touches a device only inside a section opened by
+ * {@link #enterVcpu()} (which waits while the machine is stopped) and closed by {@link #exitVcpu()},
+ * so checking the run state and publishing a request are one step. {@link #stop} returns only when
+ * no section is open any more (QEMU's {@code pause_all_vcpus}): once it returns, no guest thread can
+ * publish a request until {@code cont}. Sections must stay short (check, fill in, publish; never
+ * wait for the completion inside one, and never open one inside another), because {@code stop}
+ * waits for them. The one exception to
+ * that wait: sections the stopping thread holds itself (a vCPU that stops the machine does not wait
+ * for itself, as in QEMU, where a vCPU only requests the stop). A device request stopped by an I/O
+ * error waits in {@link #awaitRunning()} (not a section) and is retried once the machine runs
+ * again. {@link #shutdown()} releases every waiter for good.
  *
  * <p>Thread safety: any thread may call any method. {@code state} is guarded by {@code lock};
- * listeners are called after the change, outside the lock, on the thread that made it, in
- * registration order. QEMU semantics: stopping a stopped machine and continuing a running one
- * change nothing and notify nobody.
+ * {@code transitions} orders whole stop/cont transitions (a {@code cont} waits for a {@code stop}
+ * that is still pausing the vCPUs, so STOP and RESUME are announced in the order they happened).
+ * The open-section count is an atomic paired with the volatile {@code running} flag (a vCPU raises
+ * the count then re-reads the flag; {@code stop} clears the flag then reads the count, so one sees
+ * the other). Listeners are called after the change, outside {@code lock}, on the thread that made
+ * it, in registration order. QEMU semantics: stopping a stopped machine and continuing a running
+ * one change nothing and notify nobody.
  */
 public final class VmRunState {
 
@@ -31,6 +44,12 @@ public final class VmRunState {
     private final Condition changed = lock.newCondition();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final List<Runnable> resumeHooks = new CopyOnWriteArrayList<>();
+    private final ReentrantLock transitions = new ReentrantLock();
+    private final Condition vcpusLeft = lock.newCondition();
+    /** vCPU sections open now, over all threads. */
+    private final AtomicInteger vcpusInside = new AtomicInteger();
+    /** Sections the current thread holds (so a stopping vCPU does not wait for itself). */
+    private final ThreadLocal<int[]> ownSections = ThreadLocal.withInitial(() -> new int[1]);
     private RunState state;
     /** Mirror of {@code state} for the per-request fast path (written under {@code lock}). */
     private volatile boolean running;
@@ -71,8 +90,11 @@ public final class VmRunState {
     }
 
     /**
-     * Stops the machine for {@code reason} (PAUSED for the user, IO_ERROR for a device). No effect
-     * when it is not running (a stopped machine keeps its first reason, as QEMU's does).
+     * Stops the machine for {@code reason} (PAUSED for the user, IO_ERROR for a device) and waits
+     * until no vCPU section is open (except the caller's own), then tells the listeners: once this
+     * returns no guest thread publishes a request until {@link #cont()}. Requests published before
+     * are not waited for here (that is the devices' drain). No effect when the machine is not
+     * running (a stopped machine keeps its first reason, as QEMU's does).
      *
      * @return true if the machine was running and is now stopped
      */
@@ -80,7 +102,72 @@ public final class VmRunState {
         if (reason == RunState.RUNNING || reason == RunState.SHUTDOWN) {
             throw new IllegalArgumentException("stop reason must be a paused state, not " + reason);
         }
-        return transition(RunState.RUNNING, reason);
+        transitions.lock();
+        try {
+            lock.lock();
+            try {
+                if (state != RunState.RUNNING) {
+                    return false;
+                }
+                state = reason;
+                running = false;
+                changed.signalAll();
+                int mine = ownSections.get()[0];
+                // sections are short and never wait on the run state or on a request, so this ends
+                while (vcpusInside.get() > mine && state == reason) {
+                    vcpusLeft.awaitUninterruptibly();
+                }
+            } finally {
+                lock.unlock();
+            }
+            fire(RunState.RUNNING, reason);
+            return true;
+        } finally {
+            transitions.unlock();
+        }
+    }
+
+    /**
+     * Opens a vCPU section: waits while the machine is stopped, then lets the caller touch a device
+     * until {@link #exitVcpu()}. Uninterruptible, like {@link #awaitRunning()}.
+     *
+     * @return true inside a section (the caller must call {@link #exitVcpu()}); false when the
+     *         machine shut down (no section was opened)
+     */
+    public boolean enterVcpu() {
+        while (true) {
+            if (!awaitRunning()) {
+                return false;
+            }
+            vcpusInside.incrementAndGet();
+            if (running) {
+                ownSections.get()[0]++;
+                return true;
+            }
+            leaveSection(); // stopped between the check and the count: back out and wait again
+        }
+    }
+
+    /** Closes the section {@link #enterVcpu()} opened; a {@code stop} waiting for it may return. */
+    public void exitVcpu() {
+        int[] own = ownSections.get();
+        if (own[0] <= 0) {
+            throw new IllegalStateException("exitVcpu without enterVcpu");
+        }
+        own[0]--;
+        leaveSection();
+    }
+
+    private void leaveSection() {
+        vcpusInside.decrementAndGet();
+        if (!running) {
+            lock.lock();
+            try {
+                vcpusLeft.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 
     /**
@@ -89,6 +176,15 @@ public final class VmRunState {
      * @return true if the machine was stopped and now runs
      */
     public boolean cont() {
+        transitions.lock();
+        try {
+            return resume();
+        } finally {
+            transitions.unlock();
+        }
+    }
+
+    private boolean resume() {
         RunState previous;
         RunState now = state();
         if (now == RunState.RUNNING || now == RunState.SHUTDOWN) {
@@ -125,26 +221,11 @@ public final class VmRunState {
             state = RunState.SHUTDOWN;
             running = false;
             changed.signalAll();
+            vcpusLeft.signalAll();
         } finally {
             lock.unlock();
         }
         fire(previous, RunState.SHUTDOWN);
-    }
-
-    private boolean transition(RunState from, RunState to) {
-        lock.lock();
-        try {
-            if (state != from) {
-                return false;
-            }
-            state = to;
-            running = to == RunState.RUNNING;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        fire(from, to);
-        return true;
     }
 
     private void fire(RunState previous, RunState now) {

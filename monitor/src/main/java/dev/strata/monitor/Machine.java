@@ -25,8 +25,22 @@ public interface Machine {
     /** The current run state for {@code query-status} / {@code info status}. */
     RunState runState();
 
-    /** Pauses the guest CPUs (block jobs keep running). No effect when not running. */
+    /**
+     * Pauses the guest CPUs (block jobs keep running) and, as QEMU's {@code vm_stop}, drains the
+     * guest's requests and flushes, so nothing more reaches a disk once it returns. No pause when
+     * not running.
+     */
     void stop();
+
+    /**
+     * Like {@link #stop()}, running {@code paused} once the CPUs are paused and before the devices
+     * are drained (where QEMU sends its STOP event). The default has no such moment to offer and runs
+     * it after {@link #stop()}.
+     */
+    default void stop(Runnable paused) {
+        stop();
+        paused.run();
+    }
 
     /** Resumes the guest. No effect when already running. */
     void cont();

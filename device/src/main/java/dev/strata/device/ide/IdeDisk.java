@@ -78,6 +78,7 @@ public final class IdeDisk extends AbstractBlockDevice {
             error = 0;
             pioReady = false;
             pending = cmd;
+            inflight.begin(); // ends in complete(), whichever way the command finishes
         } finally {
             regs.unlock();
         }
@@ -284,6 +285,7 @@ public final class IdeDisk extends AbstractBlockDevice {
         } finally {
             regs.unlock();
         }
+        inflight.end();
         irq.raise();
     }
 

@@ -93,9 +93,9 @@ public final class VirtioBlkDevice extends AbstractBlockDevice {
             }
             this.descTable = descTable;
             ring = new RequestRing(driveId(), n, options.ringWait(), options.ringThreads(), this::onAvail, irq);
-            workers = new HeadWorkers(driveId(), n, this::runHead, ring::complete);
+            workers = new HeadWorkers(driveId(), n, this::runHead, this::completeHead);
             ring.start();
-            return ring;
+            return new CountingAvail(ring);
         } finally {
             lifecycle.unlock();
         }
@@ -106,17 +106,54 @@ public final class VirtioBlkDevice extends AbstractBlockDevice {
         if (head < 0 || head >= parsed.length) {
             // §2.6.6: not a head of this queue; nothing of ours to parse into, give it straight back
             malformed.incrementAndGet();
-            ring.complete(head, 0);
+            completeHead(head, 0);
             return;
         }
         if (workers.isBusy(head)) {
             // the guest re-published a head it does not own: QEMU marks the device broken; we drop it
             protocolErrors.incrementAndGet();
             LOG.log(System.Logger.Level.WARNING, driveId() + ": guest published head " + head + " while in flight; ignored");
+            inflight.end();
             return;
         }
         outcome[head] = BlkRequestParser.parse(memory, descTable, parsed.length, head, config, parsed[head]);
-        workers.dispatch(head);
+        if (!workers.dispatch(head)) {
+            inflight.end(); // the device is closing: the request is dropped
+        }
+    }
+
+    /** A request is done: back to the guest on the used ring, and no longer running for a drain. */
+    private void completeHead(int head, int usedLen) {
+        ring.complete(head, usedLen);
+        inflight.end();
+    }
+
+    /**
+     * The available ring as the guest sees it: counts each published head as running before the
+     * device can see it, so {@link #drain()} knows what is outstanding.
+     */
+    private final class CountingAvail implements AvailRing {
+        private final RequestRing target;
+
+        CountingAvail(RequestRing target) {
+            this.target = target;
+        }
+
+        @Override
+        public int size() {
+            return target.size();
+        }
+
+        @Override
+        public void publish(int head) {
+            inflight.begin();
+            try {
+                target.publish(head);
+            } catch (RuntimeException e) {
+                inflight.end();
+                throw e;
+            }
+        }
     }
 
     /** Worker: run the parsed request (or complete the refusal); returns the used length. */

@@ -39,6 +39,8 @@ public final class AtaDriver implements GuestDisk {
     private final IdeDisk disk;
     private final GuestMemory mem;
     private final VmRunState vm;
+    /** Bumped by {@link #abandonWaiting}: a request that saw another value before waiting gives up. */
+    private volatile long abandonEpoch;
     private final long prdTable;
     private final ReentrantLock commandLock = new ReentrantLock();
     private final ReentrantLock irqLock = new ReentrantLock();
@@ -186,14 +188,26 @@ public final class AtaDriver implements GuestDisk {
 
     /** Issues one command and waits for its interrupt (holding {@code commandLock} throughout). */
     private IoResult command(AtaCommand cmd) {
-        if (!vm.awaitRunning() || closed) {
-            return IoResult.ABORTED;
-        }
         commandLock.lock();
         irqLock.lock();
         try {
             irqPending = false;
-            if (!disk.issue(cmd)) {
+            // the run-state check and the command register write are one vCPU section, so a
+            // `stop` that returned means the command was issued before it (and is drained) or waits
+            long epoch = abandonEpoch;
+            if (!vm.enterVcpu()) {
+                return IoResult.ABORTED;
+            }
+            boolean issued;
+            try {
+                if (closed || epoch != abandonEpoch) {
+                    return IoResult.ABORTED;
+                }
+                issued = disk.issue(cmd);
+            } finally {
+                vm.exitVcpu();
+            }
+            if (!issued) {
                 return IoResult.IOERR;
             }
             while (!irqPending) {
@@ -211,6 +225,11 @@ public final class AtaDriver implements GuestDisk {
             irqLock.unlock();
             commandLock.unlock();
         }
+    }
+
+    @Override
+    public void abandonWaiting() {
+        abandonEpoch++; // only the launcher's quit thread writes it
     }
 
     @Override

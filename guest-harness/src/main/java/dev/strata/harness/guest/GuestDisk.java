@@ -32,4 +32,13 @@ public interface GuestDisk extends AutoCloseable {
     /** Stops using the device; callers waiting for a completion get {@link IoResult#ABORTED}. */
     @Override
     void close();
+
+    /**
+     * Requests now waiting for a stopped machine to run give up ({@link IoResult#ABORTED}) instead
+     * of being submitted once it runs again; requests started after this call run as usual. The
+     * launcher's quit on a paused machine calls it before resuming for the final verification, so
+     * the writes a paused guest had queued never reach the disk (QEMU's quit runs nothing more).
+     */
+    default void abandonWaiting() {
+    }
 }

@@ -37,6 +37,8 @@ public final class VirtioBlkDriver implements GuestDisk, GuestInterrupt {
     private final VirtioBlkDevice device;
     private final GuestMemory mem;
     private final VmRunState vm;
+    /** Bumped by {@link #abandonWaiting}: a request that saw another value before waiting gives up. */
+    private volatile long abandonEpoch;
     private final VirtioBlkConfig config;
     private final long descTable;
     private final Slot[] slots;
@@ -138,7 +140,7 @@ public final class VirtioBlkDriver implements GuestDisk, GuestInterrupt {
 
     private IoResult submit(int type, long sector, GuestBuffer data, boolean deviceWrites, long rangeSectors,
                             int rangeFlags) {
-        if (!vm.awaitRunning() || closed) {
+        if (closed) {
             return IoResult.ABORTED;
         }
         Slot s = acquire();
@@ -171,11 +173,24 @@ public final class VirtioBlkDriver implements GuestDisk, GuestInterrupt {
         }
         s.done = false;
         s.waiter = Thread.currentThread();
+        // the run-state check and the publish are one vCPU section: a `stop` that returned means
+        // this request was either published before it (and the device drains it) or waits here
+        long epoch = abandonEpoch;
+        if (!vm.enterVcpu()) {
+            release(s);
+            return IoResult.ABORTED;
+        }
         try {
+            if (closed || epoch != abandonEpoch) {
+                release(s);
+                return IoResult.ABORTED;
+            }
             avail.publish(s.head);
         } catch (IllegalStateException closedQueue) {
             release(s);
             return IoResult.ABORTED;
+        } finally {
+            vm.exitVcpu();
         }
         while (!s.done) {
             if (closed) {
@@ -253,6 +268,11 @@ public final class VirtioBlkDriver implements GuestDisk, GuestInterrupt {
     /** Completions for heads this driver never published (a device bug if non-zero). */
     public long spuriousCompletions() {
         return spuriousCompletions;
+    }
+
+    @Override
+    public void abandonWaiting() {
+        abandonEpoch++; // only the launcher's quit thread writes it
     }
 
     @Override

@@ -94,8 +94,8 @@ public final class Workload {
                         LockSupport.parkNanos(wait);
                     }
                 }
-                if (!vm.awaitRunning()) {
-                    break;
+                if (!vm.awaitRunning() || stopping) {
+                    break; // stopped while the machine was paused: issue nothing more
                 }
                 boolean read = switch (spec.rw()) {
                     case READ, RANDREAD -> true;

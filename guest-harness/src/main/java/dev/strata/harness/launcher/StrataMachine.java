@@ -88,10 +88,34 @@ public final class StrataMachine implements Machine, AutoCloseable {
         return vm.state();
     }
 
-    /** Pauses the guest's vCPUs; block jobs keep running, as in QEMU. */
+    /**
+     * The user's {@code stop}, as QEMU's {@code vm_stop}: pauses the guest's vCPUs (waits until no
+     * guest thread is publishing; {@code paused} runs then: the monitor's STOP goes out before the
+     * drain, as QEMU sends it), drains
+     * every device (waits for each request already published, except those an error policy parked
+     * until {@code cont}), then flushes every drive. Once this returns nothing more from the guest
+     * reaches a disk until {@code cont}. Block jobs keep running, as in QEMU. The drain and flush
+     * also run when the machine was already stopped (by an I/O error, say): requests still running
+     * then end or park, so the wait ends either way.
+     */
     @Override
     public void stop() {
+        stop(() -> { });
+    }
+
+    @Override
+    public void stop(Runnable paused) {
         vm.stop(RunState.PAUSED);
+        paused.run();
+        devices.drainAll();
+        for (BlockBackend b : graph.backends()) {
+            try {
+                b.flush();
+            } catch (BlockException e) {
+                // QEMU's qmp_stop ignores the flush result too (the error is the image's, reported
+                // by the next request); the machine is stopped either way
+            }
+        }
     }
 
     /** Starts or resumes the guest's vCPUs ({@code -S} machines start here); resets device I/O status. */

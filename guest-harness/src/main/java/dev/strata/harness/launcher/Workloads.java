@@ -2,6 +2,7 @@ package dev.strata.harness.launcher;
 
 import dev.strata.device.RunState;
 import dev.strata.harness.guest.Guest;
+import dev.strata.harness.guest.GuestDisk;
 import dev.strata.harness.guest.VerifyReport;
 import dev.strata.harness.guest.Workload;
 import java.io.PrintStream;
@@ -109,8 +110,11 @@ final class Workloads {
             return;
         }
         if (state == RunState.PAUSED || state == RunState.PRELAUNCH) {
-            // the guest's final reads need running vCPUs; the workloads are told to stop first
+            // the guest's final reads need running vCPUs; the workloads are told to stop first, and
+            // requests they had waiting for the paused machine are dropped, not written: after a
+            // `stop` nothing more reaches the disk (a migration's copy was taken from it)
             guest.workloads().forEach(Workload::stop);
+            guest.disks().forEach(GuestDisk::abandonWaiting);
             m.vm().cont();
         }
         if (!guest.stopWorkloads(STOP_TIMEOUT)) {

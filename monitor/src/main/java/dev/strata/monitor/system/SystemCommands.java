@@ -61,10 +61,12 @@ public final class SystemCommands {
                 .help("pause the guest CPUs (block jobs keep running)")
                 .handler((ctx, a) -> {
                     boolean was = ctx.machine().runState().running();
-                    ctx.machine().stop();
-                    if (was && !ctx.machine().runState().running()) {
-                        ctx.events().emit("STOP", null);
-                    }
+                    // STOP goes out once the vCPUs are paused, before the drain, as in QEMU's do_vm_stop
+                    ctx.machine().stop(() -> {
+                        if (was && !ctx.machine().runState().running()) {
+                            ctx.events().emit("STOP", null);
+                        }
+                    });
                     return null;
                 })
                 .hmp("stop|s", "", "")

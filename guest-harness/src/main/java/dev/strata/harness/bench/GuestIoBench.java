@@ -42,6 +42,12 @@ import java.util.regex.Pattern;
  */
 public final class GuestIoBench {
 
+    /** What {@code strata bench ... --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench guest-io [--image FILE] [--format qcow2|raw] [--size 256M] [--seconds 5]\n"
+            + "                      [--depths 1,8,32] [--wait blocking|spin] [--ring-threads virtual|platform]\n"
+            + "Guest 4 KiB I/O through the whole path (guest driver, ring, virtio-blk, block layer, host file) at\n"
+            + "several queue depths, next to qemu-img bench on the same image in the same run.";
+
     private GuestIoBench() {
     }
 

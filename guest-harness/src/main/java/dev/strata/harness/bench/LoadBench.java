@@ -18,6 +18,11 @@ import java.time.Duration;
  */
 public final class LoadBench {
 
+    /** What {@code strata bench ... --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench load [--minutes 10 | --seconds N] [--dir FOLDER]\n"
+            + "Load soak: 4 disks x iodepth 32 verifying guests, a block job per disk, two QMP clients polling;\n"
+            + "exits 1 on a failed verification or poll, or leaked descriptors, threads or heap.";
+
     private LoadBench() {
     }
 

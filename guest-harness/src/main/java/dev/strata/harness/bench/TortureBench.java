@@ -23,6 +23,12 @@ import java.util.List;
  */
 public final class TortureBench {
 
+    /** What {@code strata bench ... --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench torture [--trials 200] [--seed S] [--dir FOLDER] [--keep]\n"
+            + "                     [--scenario none|stream|commit|mirror|backup|snapshot|stream-end|commit-end]\n"
+            + "Crash torture: machines in child JVMs killed with SIGKILL mid-flight, their files judged by\n"
+            + "qemu-img check and the guest's crash journal; exits 1 if any trial failed.";
+
     private TortureBench() {
     }
 

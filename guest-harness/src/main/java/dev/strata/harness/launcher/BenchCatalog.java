@@ -21,7 +21,9 @@ import java.util.stream.Stream;
 /**
  * {@code strata bench NAME [args]}: finds the benchmark program {@code <Name>Bench} in the known
  * bench packages and runs its {@code main}. Benchmarks are found on the class path, so a module
- * adds one by adding a class, never by editing this file.
+ * adds one by adding a class, never by editing this file. {@code --help}: a benchmark either
+ * declares {@code public static final String USAGE}, printed here without running it, or
+ * answers {@code --help} in its own {@code main}.
  *
  * <p>Stateless; any thread.
  */
@@ -73,7 +75,15 @@ public final class BenchCatalog {
             return 1;
         }
         try {
-            Method main = Class.forName(cls, true, loader).getMethod("main", String[].class);
+            Class<?> bench = Class.forName(cls, true, loader);
+            String usage = askedForHelp(args) ? usage(bench) : null;
+            if (usage != null) {
+                // a benchmark that declares its usage never starts on --help (several take their
+                // first argument as a work folder and would otherwise run with a folder "--help")
+                System.out.println(usage);
+                return 0;
+            }
+            Method main = bench.getMethod("main", String[].class);
             if (!Modifier.isStatic(main.getModifiers())) {
                 err.println("strata: bench: " + cls + " has no static main");
                 return 1;
@@ -87,6 +97,23 @@ public final class BenchCatalog {
         } catch (ReflectiveOperationException | LinkageError e) {
             err.println("strata: bench: cannot run " + cls + ": " + e);
             return 1;
+        }
+    }
+
+    private static boolean askedForHelp(String[] args) {
+        return java.util.Arrays.stream(args).anyMatch(a -> a.equals("--help") || a.equals("-h"));
+    }
+
+    /**
+     * The benchmark's {@code public static final String USAGE}, or null when it has none (it then
+     * answers {@code --help} itself).
+     */
+    static String usage(Class<?> bench) {
+        try {
+            java.lang.reflect.Field f = bench.getField("USAGE");
+            return Modifier.isStatic(f.getModifiers()) && f.getType() == String.class ? (String) f.get(null) : null;
+        } catch (NoSuchFieldException | IllegalAccessException e) {
+            return null;
         }
     }
 

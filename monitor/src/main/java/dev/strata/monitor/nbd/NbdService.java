@@ -146,7 +146,11 @@ public final class NbdService {
             // write is flushed by the backend before it is acknowledged
             BlockBackend backend = new BlockBackend(r.id(), node, !r.writethrough());
             NbdExport.Builder b = NbdExport.builder(name, backend).id(r.id()).description(r.description())
-                    .writable(r.writable()).writethrough(r.writethrough()).multiConn(!r.writable())
+                    .writable(r.writable()).writethrough(r.writethrough())
+                    // QEMU 7.2's built-in server advertises multi-conn on every export, writable ones
+                    // too: all connections share this one backend, so a flush on any of them makes
+                    // every completed write durable (nbdcopy then opens four connections)
+                    .multiConn(true)
                     .allocationDepth(r.allocationDepth());
             for (String bm : r.bitmaps()) {
                 b.bitmap(bitmap(node, bm, r.writable()));

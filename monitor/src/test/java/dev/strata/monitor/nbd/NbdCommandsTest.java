@@ -228,6 +228,10 @@ class NbdCommandsTest {
         assertFalse(qio.contains("Pattern verification failed"), qio);
         String w = Oracle.run(true, "qemu-io", "-f", "raw", uri, "-c", "write -P 1 0 4k");
         assertTrue(w.contains("Permission denied") || w.contains("Operation not permitted"), "a read-only export refuses writers: " + w);
+        // as QEMU 7.2's server: multi-conn on every export, writable ones too (checked there with nbdinfo)
+        assertTrue(Oracle.run("nbdinfo", uri).contains("can_multi_conn: true"));
+        qmp("block-export-add", "{\"type\":\"nbd\",\"id\":\"rw\",\"node-name\":\"virtio0\",\"name\":\"rw\",\"writable\":true}");
+        assertTrue(Oracle.run("nbdinfo", "nbd+unix:///rw?socket=" + socket()).contains("can_multi_conn: true"));
     }
 
     @Test

@@ -28,6 +28,13 @@ import java.util.List;
  */
 public final class JobsBench {
 
+    /** What {@code strata bench ... --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench jobs [WORKDIR] [SIZE_MIB]      (default target/jobs-bench, 256)\n"
+            + "  STRATA_JAVA_OPTS: -Dreps=N (3), -Dparts=speed,guest,converge, -Dkinds=commit,mirror,backup,\n"
+            + "                    -DguestIops=5000, -DguestReps=3\n"
+            + "Commit, mirror and backup against QEMU 7.2 on the 3-layer chain; the guest's IOPS during each\n"
+            + "unthrottled job; mirror and active commit converging under a 5,000 IOPS writer.";
+
     private JobsBench() {
     }
 

@@ -42,6 +42,13 @@ import java.util.concurrent.TimeUnit;
  */
 public final class JobsLimitBench {
 
+    /** What {@code strata bench jobs-limit --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench jobs-limit [--size MiB] [--rounds N] [--modes writeback,none] [--jobs stream,commit,mirror,backup] [WORKDIR]\n"
+            + "  (defaults: 1024 MiB, 5 rounds, both modes, every job, target/jobs-limit)\n"
+            + "Every block job, Strata against QEMU 7.2 on the 3-layer chain, interleaved, at cache=writeback and\n"
+            + "cache=none, with the machine's own limit (a durable copy; an O_DIRECT copy at its best depth) in the\n"
+            + "same rounds; exits non-zero if a result does not verify.";
+
     private static final double MB = 1e6;
     private static final double GIB = 1L << 30;
 

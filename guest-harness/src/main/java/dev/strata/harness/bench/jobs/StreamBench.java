@@ -32,6 +32,12 @@ import java.time.Duration;
  */
 public final class StreamBench {
 
+    /** What {@code strata bench ... --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench stream [WORKDIR] [SIZE_GIB] [RUN_BYTES]      (default target/stream-bench, 1, 65536)\n"
+            + "  STRATA_JAVA_OPTS: -Dreps=N (3)\n"
+            + "Stream of the 3-layer chain against QEMU 7.2 and a plain copy; the guest during a stream; a\n"
+            + "1 TiB sparse chain.";
+
     private static final long MIB = 1 << 20;
 
     private StreamBench() {

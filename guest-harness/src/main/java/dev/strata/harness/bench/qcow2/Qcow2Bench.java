@@ -36,6 +36,12 @@ import java.util.regex.Pattern;
  */
 public final class Qcow2Bench {
 
+    /** What {@code strata bench ... --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench qcow2 [DIR]\n"
+            + "  STRATA_JAVA_OPTS: -Dops=200000 -Ddepth=32 -Drounds=5 -DheapOps=20000\n"
+            + "qcow2 throughput against qemu-img bench on the same 1 GiB allocated image, and the heap a\n"
+            + "100 GiB sparse image needs.";
+
     private static final long SIZE = 1L << 30;
     private static final int OPS = Integer.getInteger("ops", 200_000);
     private static final int DEPTH = Integer.getInteger("depth", 32);

@@ -41,6 +41,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Qcow2CopyBench {
 
+    /** What {@code strata bench ... --help} prints (see {@link dev.strata.harness.launcher.BenchCatalog}). */
+    public static final String USAGE = "strata bench qcow2-copy DIR\n"
+            + "  STRATA_JAVA_OPTS: -Drounds=5 -DsizeMiB=256\n"
+            + "The large-copy path of block jobs: the chain's data copied into a fresh qcow2, against\n"
+            + "qemu-img convert and a plain copy.";
+
     private static final long MIB = 1L << 20;
     private static final int PIECE = (int) MIB;
     private static final int DEPTH = 8;

@@ -332,38 +332,53 @@ public final class MirrorJob extends CopyJob {
             // few large requests, then copy only what the source holds (one round trip per GiB
             // instead of one per hole)
             long size = source.size();
-            for (long off = 0; off < size; off += ZERO_STEP) {
-                target.writeZeroes(off, Math.min(ZERO_STEP, size - off), settings.unmap());
-                pausePoint();
-                if (isCancelled()) {
-                    return false;
+            long off = 0;
+            try {
+                for (; off < size; off += ZERO_STEP) {
+                    target.writeZeroes(off, Math.min(ZERO_STEP, size - off), settings.unmap());
+                    pausePoint();
+                    if (isCancelled()) {
+                        return false;
+                    }
                 }
+            } catch (BlockException e) {
+                // the target failed (a dropped link): what was zeroed stays zeroed, the rest goes
+                // the hole-by-hole way, whose failures meet on-target-error in the copy loop
+                return scan(0, off, false) && scan(off, size, true);
             }
             targetZeroed = true;
             initial.mark(bitmap::markDirty);
         } else if (settings.zeroTarget()) {
-            long size = source.size();
-            for (long off = 0; off < size; ) {
-                Chains.Allocation a = Chains.isAllocatedAbove(source, null, off, Math.min(ZERO_STEP, size - off));
-                if (a.allocated()) {
-                    bitmap.markDirty(off, a.bytes());
-                } else {
-                    try {
-                        target.writeZeroes(off, a.bytes(), settings.unmap());
-                    } catch (BlockException e) {
-                        // a target that fails here (a dropped NBD link) is copied like any dirty range,
-                        // so the failure meets on-target-error in the copy loop instead of failing the job
-                        bitmap.markDirty(off, a.bytes());
-                    }
-                }
-                off += a.bytes();
-                pausePoint();
-                if (isCancelled()) {
-                    return false;
-                }
-            }
+            return scan(0, source.size(), true);
         } else {
             initial.mark(bitmap::markDirty);
+        }
+        return true;
+    }
+
+    /**
+     * Marks what the source holds in {@code [from, to)} dirty and, with {@code zeroHoles}, zeroes
+     * the target where the source has nothing; false when cancelled meanwhile.
+     */
+    private boolean scan(long from, long to, boolean zeroHoles) {
+        for (long off = from; off < to; ) {
+            Chains.Allocation a = Chains.isAllocatedAbove(source, null, off, Math.min(ZERO_STEP, to - off));
+            if (a.allocated()) {
+                bitmap.markDirty(off, a.bytes());
+            } else if (zeroHoles) {
+                try {
+                    target.writeZeroes(off, a.bytes(), settings.unmap());
+                } catch (BlockException e) {
+                    // a target that fails here (a dropped NBD link) is copied like any dirty range,
+                    // so the failure meets on-target-error in the copy loop instead of failing the job
+                    bitmap.markDirty(off, a.bytes());
+                }
+            }
+            off += a.bytes();
+            pausePoint();
+            if (isCancelled()) {
+                return false;
+            }
         }
         return true;
     }

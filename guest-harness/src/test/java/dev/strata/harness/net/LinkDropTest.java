@@ -3,18 +3,13 @@ package dev.strata.harness.net;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.strata.harness.torture.QmpLink;
-import dev.strata.harness.torture.Tools;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 17, the link drops mid-mirror ({@code ip link set … down} between the hosts): the job
@@ -27,47 +22,25 @@ import org.junit.jupiter.api.io.TempDir;
  * instead of about 15 minutes), so a pulled link is noticed while the test runs.
  */
 @Timeout(300)
-class LinkDropTest {
+class LinkDropTest extends TwoHostTest {
 
     /** Slow enough that the link drops while data is still being copied. */
     private static final String SPEED = "\"speed\": 3145728";
 
-    @TempDir
-    Path dir;
-    private TwoHostLink link;
-    private MigrationRig rig;
     private Path src;
     private Path dst;
     private MachineProcess d;
     private MachineProcess s;
     private HostPort at;
 
-    @BeforeAll
-    static void needsTwoHosts() {
-        assumeTrue(TwoHostLink.unavailableReason().isEmpty(), () -> "two-host tests skipped: " + TwoHostLink.unavailableReason().get());
-        assumeTrue(Tools.qemuAvailable(), "qemu-img/qemu-io not installed (.ci/run installs them)");
-    }
-
     @BeforeEach
     void setUp() throws Exception {
-        link = TwoHostLink.open(LinkShape.of(1000, 5));
         link.setTcpRetries(3);
-        rig = new MigrationRig(link, dir);
         src = rig.image("src.qcow2", true);
         dst = rig.image("dst.qcow2", false);
         d = rig.strata(link.destination(), "dst", MigrationRig.destinationDisk(dst));
         at = rig.serve(d, "");
         s = rig.strataSource(src);
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (rig != null) {
-            rig.close();
-        }
-        if (link != null) {
-            link.close();
-        }
     }
 
     private long guestOperations() throws Exception {

@@ -1,16 +1,10 @@
 package dev.strata.harness.net;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.strata.harness.torture.Tools;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 17 item 3: a disk moves between two hosts (network namespaces, 1 Gbit/s, 5 ms each way)
@@ -20,34 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the guest goes on verifying on the remote disk). Strata and QEMU 7.2 on either side.
  */
 @Timeout(240)
-class MigrationFlowTest {
-
-    @TempDir
-    Path dir;
-    private TwoHostLink link;
-    private MigrationRig rig;
-
-    @BeforeAll
-    static void needsTwoHosts() {
-        assumeTrue(TwoHostLink.unavailableReason().isEmpty(), () -> "two-host tests skipped: " + TwoHostLink.unavailableReason().get());
-        assumeTrue(Tools.qemuAvailable(), "qemu-img/qemu-io not installed (.ci/run installs them)");
-    }
-
-    @BeforeEach
-    void setUp() throws Exception {
-        link = TwoHostLink.open(LinkShape.of(1000, 5));
-        rig = new MigrationRig(link, dir);
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (rig != null) {
-            rig.close();
-        }
-        if (link != null) {
-            link.close();
-        }
-    }
+class MigrationFlowTest extends TwoHostTest {
 
     @Test
     void strataToStrataCancelAtReadyLeavesAnIdenticalCopy() throws Exception {

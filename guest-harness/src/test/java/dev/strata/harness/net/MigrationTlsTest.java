@@ -1,15 +1,10 @@
 package dev.strata.harness.net;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.strata.harness.torture.Tools;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 17, TLS between the hosts: a destination whose NBD server requires TLS refuses a plain
@@ -17,33 +12,10 @@ import org.junit.jupiter.api.io.TempDir;
  * with the right client credentials runs encrypted to an identical copy while the guest verifies.
  */
 @Timeout(240)
-class MigrationTlsTest {
-
-    @TempDir
-    Path dir;
-    private TwoHostLink link;
-    private MigrationRig rig;
-
-    @BeforeAll
-    static void needsTwoHosts() {
-        assumeTrue(TwoHostLink.unavailableReason().isEmpty(), () -> "two-host tests skipped: " + TwoHostLink.unavailableReason().get());
-        assumeTrue(Tools.qemuAvailable(), "qemu-img/qemu-io not installed (.ci/run installs them)");
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (rig != null) {
-            rig.close();
-        }
-        if (link != null) {
-            link.close();
-        }
-    }
+class MigrationTlsTest extends TwoHostTest {
 
     @Test
     void encryptedMigrationAndWhatTheDestinationRefuses() throws Exception {
-        link = TwoHostLink.open(LinkShape.of(1000, 5));
-        rig = new MigrationRig(link, dir);
         LinkPki pki = LinkPki.create(dir.resolve("pki"), link.destination().address());
         LinkPki other = LinkPki.create(dir.resolve("other"), link.destination().address());
         Path src = rig.image("src.qcow2", true);

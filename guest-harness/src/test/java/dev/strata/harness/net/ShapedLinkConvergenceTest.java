@@ -1,16 +1,10 @@
 package dev.strata.harness.net;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.strata.harness.torture.Tools;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 17's fault "latency and rate limits": over the shaped link (1 Gbit/s, 5 ms each way) a
@@ -21,34 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  * guest writing as fast as it can. Needs root (skipped otherwise, with the reason).
  */
 @Timeout(300)
-class ShapedLinkConvergenceTest {
-
-    @TempDir
-    Path dir;
-    private TwoHostLink link;
-    private MigrationRig rig;
-
-    @BeforeAll
-    static void needsTwoHosts() {
-        assumeTrue(TwoHostLink.unavailableReason().isEmpty(), () -> "two-host tests skipped: " + TwoHostLink.unavailableReason().get());
-        assumeTrue(Tools.qemuAvailable(), "qemu-img/qemu-io not installed (.ci/run installs them)");
-    }
-
-    @BeforeEach
-    void setUp() throws Exception {
-        link = TwoHostLink.open(LinkShape.of(1000, 5));
-        rig = new MigrationRig(link, dir);
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (rig != null) {
-            rig.close();
-        }
-        if (link != null) {
-            link.close();
-        }
-    }
+class ShapedLinkConvergenceTest extends TwoHostTest {
 
     /** Mirror onto the destination with {@code copyMode} under {@code guest}; READY, complete, and the guest verifies on the remote disk. */
     private void convergesAndPivots(String guest, String copyMode) throws Exception {
